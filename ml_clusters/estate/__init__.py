@@ -1,0 +1,17 @@
+"""The estate: the Terragrunt live tree read statically into units and edges. Knows nothing of Dagster."""
+
+from ml_clusters.estate.model import Account, Dependency, Estate, EstateError, RemoteState, Unit, Unresolved
+from ml_clusters.estate.reader import default_live_dir, discover, load_estate
+
+__all__ = [
+    "Account",
+    "Dependency",
+    "Estate",
+    "EstateError",
+    "RemoteState",
+    "Unit",
+    "Unresolved",
+    "default_live_dir",
+    "discover",
+    "load_estate",
+]

@@ -1,0 +1,80 @@
+"""The parse cache: parsed files by content hash, and the last whole estate by tree hash.
+
+A warm load re-parses nothing that did not change; an unchanged tree skips evaluation entirely.
+Stored under `ML_CLUSTERS_CACHE_DIR` (default `~/.cache/ml-clusters`), one file per live root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from types import MappingProxyType
+
+from ml_clusters.estate.hclparse import Body
+from ml_clusters.estate.model import Estate
+
+_FORMAT = 2  # bump when the node shapes or the model change
+
+
+def cache_dir_for(root: Path) -> Path:
+    base = os.environ.get("ML_CLUSTERS_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ml-clusters"
+    )
+    return Path(base) / hashlib.sha256(str(root).encode()).hexdigest()[:16]
+
+
+class ParseCache:
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+        self._bodies: dict[str, Body] = {}
+        self._dirty = False
+        self._estate_blob: tuple | None = None
+        if directory is not None:
+            self._load()
+
+    @property
+    def _file(self) -> Path:
+        assert self.directory is not None
+        return self.directory / f"estate-v{_FORMAT}.pickle"
+
+    def _load(self) -> None:
+        try:
+            with open(self._file, "rb") as handle:
+                data = pickle.load(handle)
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            return  # a missing or stale cache is simply rebuilt
+        if isinstance(data, dict) and data.get("format") == _FORMAT:
+            self._bodies = data.get("bodies", {})
+            self._estate_blob = data.get("estate")
+
+    def get(self, key: str) -> Body | None:
+        return self._bodies.get(key)
+
+    def put(self, key: str, body: Body) -> None:
+        self._bodies[key] = body
+        self._dirty = True
+
+    def load_estate(self, tree_key: str) -> Estate | None:
+        if not self._estate_blob or self._estate_blob[0] != tree_key:
+            return None
+        _, root, units, stacks, module_hashes = self._estate_blob
+        estate = Estate(root=root, units=MappingProxyType(units), stacks=stacks)
+        object.__setattr__(estate, "_module_hashes", module_hashes)
+        return estate
+
+    def save(self, estate: Estate, tree_key: str, module_hashes: dict[str, str]) -> None:
+        if self.directory is None:
+            return
+        blob = (tree_key, estate.root, dict(estate.units), estate.stacks, dict(module_hashes))
+        data = {"format": _FORMAT, "bodies": self._bodies, "estate": blob}
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._file)  # atomic: concurrent loaders see the old or the new cache
+        except OSError:
+            pass  # caching is an optimisation; a read-only home must not break loading
