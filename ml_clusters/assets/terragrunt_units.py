@@ -1,20 +1,60 @@
 """The `terragrunt_units` multi-asset: every unit of the estate, one subsettable op (dagster-dbt style)."""
 
-
-from typing import Any, Callable, Literal, Optional
+# No `from __future__ import annotations`: Dagster reads the op's parameter annotations at runtime.
+from typing import Any, Callable, List, Literal, Optional
 
 import dagster as dg
+from pydantic import Field
 
 from ml_clusters.estate import Estate
+from ml_clusters.execution.step import PLAN_SAFE, run_terragrunt_step
+from ml_clusters.resources.terragrunt import TerragruntCli
 from ml_clusters.translator import TerragruntTranslator
 
 ASSETS_NAME = "terragrunt_units"
+# Instance concurrency pool of the step: with a limit of 1 (see docs/readme/execution.md), two runs
+# never run terragrunt against the estate at the same time, whatever launched them.
+TERRAGRUNT_POOL = "terragrunt"
+RESOURCE_KEY = "terragrunt"
+
+
+class AllowDestroy(dg.Config):
+    """One destructive change the guard lets through: a resource address in one unit."""
+
+    unit: str = Field(description='unit path, e.g. "main-account/us-east-1/shared-storage"')
+    address: str = Field(description='resource address from the plan, e.g. "aws_fsx_lustre_file_system.this"')
 
 
 class UnitsConfig(dg.Config):
     """Run config of the `terragrunt_units` op."""
 
-    mode: Literal["plan", "apply"] = "apply"
+    mode: Literal["plan", "apply"] = Field(
+        default="apply", description="plan: plan and record the summary, no materialization. apply: apply a plan."
+    )
+    allow_destroy: List[AllowDestroy] = Field(
+        default_factory=list,
+        description="deletes/replaces of stateful resources (S3, FSx, EFS, EKS, clusters, KMS) allowed in this run",
+    )
+    parallelism: int = Field(default=8, ge=1, description="units run at the same time (dependency order always holds)")
+    unit_timeout_minutes: float = Field(
+        default=120, gt=0, description="a unit taking longer is interrupted (SIGINT, then SIGKILL) and fails"
+    )
+    max_plan_age_minutes: float = Field(
+        default=24 * 60, gt=0, description="apply re-plans instead of using a saved plan older than this"
+    )
+
+
+def plan_safe_check_specs(estate: Estate, translator: TerragruntTranslator) -> List[dg.AssetCheckSpec]:
+    """One blocking `plan_safe` check per unit: the destructive-change guard's verdict on its plan."""
+    return [
+        dg.AssetCheckSpec(
+            PLAN_SAFE,
+            asset=translator.get_asset_key(estate.units[path]),
+            blocking=True,
+            description="The unit's plan deletes or replaces no stateful resource unless allow-listed in the run config.",
+        )
+        for path in estate.topological_order
+    ]
 
 
 def terragrunt_assets(
@@ -24,14 +64,16 @@ def terragrunt_assets(
     name: str = ASSETS_NAME,
     **multi_asset_kwargs: Any,
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
-    """Decorate a function that runs the selected units; one asset spec per unit of `estate`.
+    """Decorate a function that runs the selected units; one asset spec and one `plan_safe` check per unit.
 
         @terragrunt_assets(estate=estate)
         def my_units(context: dg.AssetExecutionContext, config: UnitsConfig, terragrunt: TerragruntCli):
-            yield from ...
+            yield from run_terragrunt_step(context, config, terragrunt, estate, translator)
     """
     translator = translator or TerragruntTranslator()
     specs = [translator.get_asset_spec(estate.units[path], estate) for path in estate.topological_order]
+    multi_asset_kwargs.setdefault("check_specs", plan_safe_check_specs(estate, translator))
+    multi_asset_kwargs.setdefault("pool", TERRAGRUNT_POOL)
 
     def decorator(fn: Callable[..., Any]) -> dg.AssetsDefinition:
         return dg.multi_asset(specs=specs, can_subset=True, name=name, **multi_asset_kwargs)(fn)
@@ -41,12 +83,11 @@ def terragrunt_assets(
 
 def build_unit_assets(estate: Estate, translator: TerragruntTranslator) -> dg.AssetsDefinition:
     @terragrunt_assets(estate=estate, translator=translator)
-    def terragrunt_units(context: dg.AssetExecutionContext, config: UnitsConfig):
-        raise dg.Failure("the execution plane is not installed in this build")
-        yield  # pragma: no cover - makes this a generator
+    def terragrunt_units(context: dg.AssetExecutionContext, config: UnitsConfig, terragrunt: TerragruntCli):
+        yield from run_terragrunt_step(context, config, terragrunt, estate, translator)
 
     return terragrunt_units
 
 
 def build_unit_defs(estate: Estate, translator: TerragruntTranslator) -> dg.Definitions:
-    return dg.Definitions(assets=[build_unit_assets(estate, translator)])
+    return dg.Definitions(assets=[build_unit_assets(estate, translator)], resources={RESOURCE_KEY: TerragruntCli()})

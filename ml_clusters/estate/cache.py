@@ -16,7 +16,7 @@ from types import MappingProxyType
 from ml_clusters.estate.hclparse import Body
 from ml_clusters.estate.model import Estate
 
-_FORMAT = 2  # bump when the node shapes or the model change
+_FORMAT = 3  # bump when the node shapes or the model change
 
 
 def cache_dir_for(root: Path) -> Path:
@@ -27,40 +27,52 @@ def cache_dir_for(root: Path) -> Path:
 
 
 class ParseCache:
+    """Two files: the last estate (read first; enough when nothing changed) and parsed bodies."""
+
     def __init__(self, directory: Path | None):
         self.directory = directory
-        self._bodies: dict[str, Body] = {}
+        self._bodies: dict[str, Body] | None = None if directory is not None else {}
         self._dirty = False
-        self._estate_blob: tuple | None = None
-        if directory is not None:
-            self._load()
 
-    @property
-    def _file(self) -> Path:
+    def _path(self, name: str) -> Path:
         assert self.directory is not None
-        return self.directory / f"estate-v{_FORMAT}.pickle"
+        return self.directory / f"{name}-v{_FORMAT}.pickle"
 
-    def _load(self) -> None:
+    def _read(self, name: str):
         try:
-            with open(self._file, "rb") as handle:
+            with open(self._path(name), "rb") as handle:
                 data = pickle.load(handle)
         except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            return  # a missing or stale cache is simply rebuilt
-        if isinstance(data, dict) and data.get("format") == _FORMAT:
-            self._bodies = data.get("bodies", {})
-            self._estate_blob = data.get("estate")
+            return None  # a missing or stale cache is simply rebuilt
+        return data
+
+    def _write(self, name: str, data) -> None:
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self._path(name))  # atomic: concurrent loaders see the old or the new file
 
     def get(self, key: str) -> Body | None:
+        if self._bodies is None:  # loaded only when something has to be evaluated again
+            data = self._read("bodies")
+            self._bodies = data if isinstance(data, dict) else {}
         return self._bodies.get(key)
 
     def put(self, key: str, body: Body) -> None:
+        if self._bodies is None:
+            self.get(key)
         self._bodies[key] = body
         self._dirty = True
 
     def load_estate(self, tree_key: str) -> Estate | None:
-        if not self._estate_blob or self._estate_blob[0] != tree_key:
+        if self.directory is None:
             return None
-        _, root, units, stacks, module_hashes = self._estate_blob
+        blob = self._read("estate")
+        if not isinstance(blob, tuple) or blob[0] != tree_key:
+            return None
+        _, root, units, stacks, module_hashes = blob
         estate = Estate(root=root, units=MappingProxyType(units), stacks=stacks)
         object.__setattr__(estate, "_module_hashes", module_hashes)
         return estate
@@ -68,13 +80,10 @@ class ParseCache:
     def save(self, estate: Estate, tree_key: str, module_hashes: dict[str, str]) -> None:
         if self.directory is None:
             return
-        blob = (tree_key, estate.root, dict(estate.units), estate.stacks, dict(module_hashes))
-        data = {"format": _FORMAT, "bodies": self._bodies, "estate": blob}
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self._file)  # atomic: concurrent loaders see the old or the new cache
+            if self._dirty and self._bodies is not None:
+                self._write("bodies", self._bodies)
+                self._dirty = False
+            self._write("estate", (tree_key, estate.root, dict(estate.units), estate.stacks, dict(module_hashes)))
         except OSError:
             pass  # caching is an optimisation; a read-only home must not break loading

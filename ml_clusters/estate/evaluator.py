@@ -98,22 +98,31 @@ class Session:
         self.root = root
         self.parse = parse
         self._reads: dict[Path, ReadResult] = {}
-        self._parents: dict[tuple[Path, str], Path | None] = {}
+        self._parents: dict[tuple[str, str], str | None] = {}
+        self.known_files: set[str] = set()  # files discovered under the root: no stat needed
+        self._paths: dict[str, Path] = {}
 
     def find_in_parent_folders(self, start_dir: Path, name: str) -> Path | None:
-        key = (start_dir, name)
+        """Terragrunt's search: from the parent of `start_dir` upwards (memoised per directory)."""
+        found = self._find_from(os.path.dirname(str(start_dir)), name)
+        return self.path(found) if found is not None else None
+
+    def path(self, text: str) -> Path:
+        """One shared Path object per file: cheaper to build, and pickled once in the cache."""
+        interned = self._paths.get(text)
+        if interned is None:
+            interned = self._paths[text] = Path(text)
+        return interned
+
+    def _find_from(self, directory: str, name: str) -> str | None:
+        key = (directory, name)
         if key not in self._parents:
-            found = None
-            current = start_dir.parent
-            while True:
-                candidate = current / name
-                if candidate.is_file():
-                    found = candidate
-                    break
-                if current.parent == current:
-                    break
-                current = current.parent
-            self._parents[key] = found
+            candidate = os.path.join(directory, name)
+            if candidate in self.known_files or os.path.isfile(candidate):
+                self._parents[key] = candidate
+            else:
+                parent = os.path.dirname(directory)
+                self._parents[key] = None if parent == directory else self._find_from(parent, name)
         return self._parents[key]
 
     def read_config(self, path: Path) -> ReadResult:
@@ -282,9 +291,8 @@ class Scope:
         return str(found)
 
     def fn_read_terragrunt_config(self, path: str, *default: Any) -> LazyMap:
-        target = Path(path) if os.path.isabs(path) else self.current_dir / path
-        target = Path(posixpath.normpath(str(target)))
-        if not target.is_file():
+        target = self.session.path(posixpath.normpath(path if os.path.isabs(path) else os.path.join(str(self.current_dir), path)))
+        if str(target) not in self.session.known_files and not target.is_file():
             if default:
                 return default[0]
             raise EvaluationError(f"read_terragrunt_config({path!r}): no such file")

@@ -23,12 +23,17 @@ A parsed body is ``Body(attributes={name: Attribute}, blocks=(Block, ...))``.
 
 from __future__ import annotations
 
+import functools
+import json
+import os
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from typing import Any
 
-import hcl2
-from lark import Token, Tree
+import hcl2.parser
+from hcl2.postlexer import PostLexer
+from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedInput
 
 
@@ -41,7 +46,6 @@ class Attribute:
     name: str
     value: tuple
     line: int
-    text: str  # source text of the value, for messages and Unresolved values
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +65,25 @@ class Body:
         return tuple(b for b in self.blocks if b.type == block_type)
 
 
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    # python-hcl2's grammar and post-lexer, without propagate_positions: line numbers come from the
+    # tokens, and skipping position bookkeeping makes parsing markedly faster.
+    grammar_dir = os.path.dirname(hcl2.parser.__file__)
+    cache = os.path.join(tempfile.gettempdir(), f"ml-clusters-hcl2-{hcl2.version.version}-{os.getuid()}.lark")
+    return Lark.open(
+        os.path.join(grammar_dir, "hcl2.lark"),
+        parser="lalr",
+        cache=cache,
+        propagate_positions=False,
+        postlex=PostLexer(),
+    )
+
+
 def parse_hcl(text: str) -> Body:
     """Parse HCL source into a Body. Raises HclSyntaxError with line/column on bad input."""
     try:
-        tree = hcl2.parses_to_tree(text)
+        tree = _parser().parse(text + "\n")
     except UnexpectedInput as exc:
         line = getattr(exc, "line", "?")
         column = getattr(exc, "column", "?")
@@ -85,6 +104,12 @@ class _Folder:
     def __init__(self, source: str):
         self.source = source
 
+    @staticmethod
+    def line(tree: Tree) -> int:
+        for token in tree.scan_values(lambda v: isinstance(v, Token)):
+            return token.line or 0
+        return 0
+
     def body(self, tree: Tree) -> Body:
         attributes: dict[str, Attribute] = {}
         blocks: list[Block] = []
@@ -94,20 +119,14 @@ class _Folder:
             if child.data == "attribute":
                 name = self.name(child.children[0])
                 value_tree = child.children[-1]
-                attributes[name] = Attribute(name, self.expr(value_tree), child.meta.line, self.text(value_tree))
+                attributes[name] = Attribute(name, self.expr(value_tree), self.line(child))
             elif child.data == "block":
                 parts = [c for c in child.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
                 *heads, body_tree = parts
                 block_type = self.name(heads[0])
                 labels = tuple(self.label(h) for h in heads[1:])
-                blocks.append(Block(block_type, labels, self.body(body_tree), child.meta.line))
+                blocks.append(Block(block_type, labels, self.body(body_tree), self.line(child)))
         return Body(attributes, tuple(blocks))
-
-    def text(self, tree: Tree) -> str:
-        meta = tree.meta
-        if getattr(meta, "empty", True):
-            return ""
-        return self.source[meta.start_pos : meta.end_pos]
 
     @staticmethod
     def name(tree: Tree | Token) -> str:
@@ -118,7 +137,7 @@ class _Folder:
     def label(self, tree: Tree) -> str:
         if tree.data == "string":
             node = self.string(tree)
-            return node[1] if node[0] == "lit" else self.text(tree).strip('"')
+            return node[1] if node[0] == "lit" else render(node)
         return self.name(tree)
 
     def expr(self, tree: Tree | Token) -> tuple:
@@ -179,11 +198,11 @@ class _Folder:
         if kind == "binary_op":
             left, term = [c for c in children if isinstance(c, Tree)]
             op_tree, right = [c for c in term.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
-            op = str(op_tree.children[0])
+            op = str(op_tree.children[0]).strip()  # the post-lexer may fold a newline into it
             return ("binop", op, self.expr(left), self.expr(right))
         if kind == "unary_op":
             op, operand = children
-            return ("unary", str(op), self.expr(operand))
+            return ("unary", str(op).strip(), self.expr(operand))
         return ("opaque", str(kind))
 
     def object_key(self, tree: Tree) -> tuple:
@@ -268,3 +287,31 @@ def _unescape(text: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def render(node: tuple) -> str:
+    """HCL source text for a node (used to show values that stay unresolved)."""
+    kind = node[0]
+    if kind == "lit":
+        return json.dumps(node[1])
+    if kind == "var":
+        return node[1]
+    if kind == "attr":
+        return f"{render(node[1])}.{node[2]}"
+    if kind == "index":
+        return f"{render(node[1])}[{render(node[2])}]"
+    if kind == "call":
+        return f"{node[1]}({', '.join(render(a) for a in node[2])})"
+    if kind == "tmpl":
+        return '"' + "".join(p if isinstance(p, str) else "${" + render(p) + "}" for p in node[1]) + '"'
+    if kind == "tuple":
+        return "[" + ", ".join(render(i) for i in node[1]) + "]"
+    if kind == "object":
+        return "{" + ", ".join(f"{render(k)} = {render(v)}" for k, v in node[1]) + "}"
+    if kind == "cond":
+        return f"{render(node[1])} ? {render(node[2])} : {render(node[3])}"
+    if kind == "binop":
+        return f"{render(node[2])} {node[1]} {render(node[3])}"
+    if kind == "unary":
+        return f"{node[1]}{render(node[2])}"
+    return f"<{node[1]}>"

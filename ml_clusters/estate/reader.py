@@ -22,7 +22,7 @@ from ml_clusters.estate.evaluator import (
     Unresolvable,
     materialize,
 )
-from ml_clusters.estate.hclparse import Block, Body, HclSyntaxError, parse_hcl
+from ml_clusters.estate.hclparse import Block, Body, HclSyntaxError, parse_hcl, render
 from ml_clusters.estate.model import (
     Account,
     Dependency,
@@ -132,6 +132,8 @@ class _Reader:
         self.contents = contents
         self.parse_cache = parse_cache
         self.session = Session(root, self.parse)
+        self.session.known_files = {str(p) for p in contents}
+        self.unit_dirs: set[str] = set()
         self.module_hashes: dict[str, str] = {}
         self.file_hashes: dict[Path, str] = {}
         self._find_result: dict[str, list[str]] | None = None
@@ -165,21 +167,9 @@ class _Reader:
             self.file_hashes[path] = hashlib.sha256(data).hexdigest()
         return self.file_hashes[path]
 
-    def prefetch(self, paths: list[Path]) -> None:
-        """Parse every not-yet-cached file up front, in parallel when there are many."""
-        from ml_clusters.estate.parallel import parse_many
-
-        missing = {}
-        for path in paths:
-            key = self.file_hash(path)
-            if self.parse_cache.get(key) is None and key not in missing:
-                missing[key] = path
-        for key, body in parse_many({k: self.contents[p] for k, p in missing.items()}, missing).items():
-            self.parse_cache.put(key, body)
-
     # -- units --------------------------------------------------------------------------------
     def read(self, unit_dirs: list[Path], stack_dirs: list[Path]) -> Estate:
-        self.prefetch([p for p in self.contents if p.name in (UNIT_FILE,) or p.suffix == ".hcl"])
+        self.unit_dirs = {str(d) for d in unit_dirs}
         units: dict[str, Unit] = {}
         for unit_dir in unit_dirs:
             unit = self.read_unit(unit_dir)
@@ -278,8 +268,8 @@ class _Reader:
             if path_attr is None:
                 raise EstateError(unit_file, f"line {block.line}: include {label!r} has no path")
             raw = self.eval_required(bare, path_attr.value, f"include.{label}.path", unit_path, path_attr.line)
-            path = Path(posixpath.normpath(str(raw if os.path.isabs(str(raw)) else unit_file.parent / str(raw))))
-            if not path.is_file():
+            path = self.session.path(posixpath.normpath(str(raw) if os.path.isabs(str(raw)) else os.path.join(str(unit_file.parent), str(raw))))
+            if path not in self.contents and not path.is_file():
                 raise EstateError(unit_file, f"line {path_attr.line}: include {label!r} points to {raw}, which does not exist")
             strategy = "shallow"
             if "merge_strategy" in block.body.attributes:
@@ -312,20 +302,19 @@ class _Reader:
     def unit_ref(self, scope: Scope, raw: str, attribute: str, unit_path: str, line: int | None = None) -> str:
         """A config_path / dependencies path → unit path under the root, or a clear error."""
         where = f"line {line}: " if line else ""
-        target = Path(raw) if os.path.isabs(raw) else scope.current_dir / raw
-        target = Path(posixpath.normpath(str(target)))
-        if target.name == UNIT_FILE:
-            target = target.parent
-        try:
-            rel = target.relative_to(self.root).as_posix()
-        except ValueError:
-            raise EstateError(scope.file, f"{where}{attribute} = {raw!r} points outside the live root ({target})", unit_path) from None
-        if not (target / UNIT_FILE).is_file():
-            reason = "does not exist" if not target.exists() else "has no terragrunt.hcl"
-            raise EstateError(scope.file, f"{where}{attribute} = {raw!r}: {rel} {reason}", unit_path)
-        if target == self.root:
+        target = posixpath.normpath(raw if os.path.isabs(raw) else posixpath.join(str(scope.current_dir), raw))
+        if posixpath.basename(target) == UNIT_FILE:
+            target = posixpath.dirname(target)
+        root = str(self.root)
+        if target in self.unit_dirs:
+            return target[len(root) + 1 :]
+        if target == root:
             raise EstateError(scope.file, f"{where}{attribute} points at the live root, which is not a unit", unit_path)
-        return rel
+        if not target.startswith(root + "/"):
+            raise EstateError(scope.file, f"{where}{attribute} = {raw!r} points outside the live root ({target})", unit_path)
+        rel = target[len(root) + 1 :]
+        reason = "does not exist" if not os.path.exists(target) else "has no terragrunt.hcl"
+        raise EstateError(scope.file, f"{where}{attribute} = {raw!r}: {rel} {reason}", unit_path)
 
     def eval_required(self, scope: Scope, node: tuple, attribute: str, unit_path: str, line: int | None = None) -> Any:
         """Evaluate a value the graph needs; explain exactly why when it cannot be done statically."""
@@ -362,7 +351,7 @@ class _Reader:
             try:
                 out[key] = materialize(scope.eval(value_node))
             except (Unresolvable, EvaluationError):
-                out[key] = Unresolved(_render(value_node))
+                out[key] = Unresolved(render(value_node))
         return out
 
     def resolve_module(self, unit_dir: Path, source: Any) -> tuple[str | None, Path | None]:
@@ -376,8 +365,8 @@ class _Reader:
             tail = text.split("?")[0].rstrip("/").split("//")[-1]
             return tail.rsplit("/", 1)[-1] or None, None
         base, _, sub = text.partition("//")
-        path = Path(base) if os.path.isabs(base) else unit_dir / base
-        module_dir = Path(posixpath.normpath(str(path / sub if sub else path)))
+        path = base if os.path.isabs(base) else os.path.join(str(unit_dir), base)
+        module_dir = self.session.path(posixpath.normpath(os.path.join(path, sub) if sub else path))
         return module_dir.name, module_dir
 
     def account_and_region(self, unit_dir: Path, unit_path: str) -> tuple[Account | None, str | None]:
@@ -422,8 +411,9 @@ class _Reader:
 
     def content_hash(self, files: tuple[Path, ...], module_dir: Path | None) -> str:
         digest = hashlib.sha256()
+        root = str(self.root) + "/"
         for path in files:
-            digest.update(_display(path, self.root).encode())
+            digest.update(str(path).removeprefix(root).encode())
             digest.update(self.file_hash(path).encode())
         if module_dir is not None and module_dir.is_dir():
             key = str(module_dir)
@@ -457,40 +447,6 @@ class _Reader:
 class _UseTerragruntFind(Exception):
     def __init__(self, paths: list[str]):
         self.paths = paths
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _render(node: tuple) -> str:
-    kind = node[0]
-    if kind == "lit":
-        return json.dumps(node[1])
-    if kind == "var":
-        return node[1]
-    if kind == "attr":
-        return f"{_render(node[1])}.{node[2]}"
-    if kind == "index":
-        return f"{_render(node[1])}[{_render(node[2])}]"
-    if kind == "call":
-        return f"{node[1]}({', '.join(_render(a) for a in node[2])})"
-    if kind == "tmpl":
-        return '"' + "".join(p if isinstance(p, str) else "${" + _render(p) + "}" for p in node[1]) + '"'
-    if kind == "tuple":
-        return "[" + ", ".join(_render(i) for i in node[1]) + "]"
-    if kind == "object":
-        return "{" + ", ".join(f"{_render(k)} = {_render(v)}" for k, v in node[1]) + "}"
-    if kind == "cond":
-        return f"{_render(node[1])} ? {_render(node[2])} : {_render(node[3])}"
-    if kind == "binop":
-        return f"{_render(node[2])} {node[1]} {_render(node[3])}"
-    if kind == "unary":
-        return f"{node[1]}{_render(node[2])}"
-    return f"<{node[1]}>"
 
 
 def _check_acyclic(root: Path, units: dict[str, Unit]) -> None:
