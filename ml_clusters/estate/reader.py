@@ -47,21 +47,20 @@ def default_live_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "terraform" / "live"
 
 
-def discover(root: Path) -> tuple[list[Path], list[Path], list[Path]]:
-    """(unit dirs, stack dirs, every file) under the live root, skipping caches and .git."""
+def discover(root: Path) -> tuple[list[Path], list[Path], list[str]]:
+    """(unit dirs, stack dirs, every .hcl file) under the live root, skipping caches and .git."""
     units: list[Path] = []
     stacks: list[Path] = []
-    files: list[Path] = []
-    for current, dirnames, filenames in os.walk(root):
+    files: list[str] = []
+    top = str(root)
+    for current, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-        here = Path(current)
-        for name in filenames:
-            files.append(here / name)
+        files.extend(os.path.join(current, name) for name in filenames if name.endswith(".hcl"))
         # A terragrunt.hcl at the live root is a legacy root config, never a unit.
-        if UNIT_FILE in filenames and here != root:
-            units.append(here)
+        if UNIT_FILE in filenames and current != top:
+            units.append(Path(current))
         if STACK_FILE in filenames:
-            stacks.append(here)
+            stacks.append(Path(current))
     return units, stacks, files
 
 
@@ -76,7 +75,7 @@ def load_estate(root: Path | str | None = None, *, cache: bool = True, cache_dir
         raise EstateError(root, "live root is not a directory")
     parse_cache = ParseCache(cache_dir or cache_dir_for(root)) if cache else ParseCache(None)
     units, stacks, files = discover(root)
-    contents = {path: _read_bytes(path) for path in files if path.suffix == ".hcl"}
+    contents = {path: _read_bytes(path) for path in files}
     tree_key = _tree_key(root, contents)
     if cache:
         cached = parse_cache.load_estate(tree_key)
@@ -89,19 +88,21 @@ def load_estate(root: Path | str | None = None, *, cache: bool = True, cache_dir
     return estate
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path | str) -> bytes:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
     except PermissionError:
         raise EstateError(path, "cannot read the file: permission denied") from None
     except OSError as exc:
         raise EstateError(path, f"cannot read the file: {exc.strerror or exc}") from None
 
 
-def _tree_key(root: Path, contents: dict[Path, bytes]) -> str:
+def _tree_key(root: Path, contents: dict[str, bytes]) -> str:
     digest = hashlib.sha256(str(root).encode())
+    prefix = len(str(root)) + 1
     for path in sorted(contents):
-        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path[prefix:].encode())
         digest.update(hashlib.sha256(contents[path]).digest())
     return digest.hexdigest()
 
@@ -127,23 +128,23 @@ def _modules_unchanged(estate: Estate) -> bool:
 
 
 class _Reader:
-    def __init__(self, root: Path, contents: dict[Path, bytes], parse_cache: ParseCache):
+    def __init__(self, root: Path, contents: dict[str, bytes], parse_cache: ParseCache):
         self.root = root
         self.contents = contents
         self.parse_cache = parse_cache
         self.session = Session(root, self.parse)
-        self.session.known_files = {str(p) for p in contents}
+        self.session.known_files = set(contents)
         self.unit_dirs: set[str] = set()
         self.module_hashes: dict[str, str] = {}
-        self.file_hashes: dict[Path, str] = {}
+        self.file_hashes: dict[str, str] = {}
         self._find_result: dict[str, list[str]] | None = None
 
     # -- parsing --------------------------------------------------------------------------------
     def parse(self, path: Path) -> Body:
-        data = self.contents.get(path)
+        data = self.contents.get(str(path))
         if data is None:
             data = _read_bytes(path)
-            self.contents[path] = data
+            self.contents[str(path)] = data
         key = self.file_hash(path)
         body = self.parse_cache.get(key)
         if body is None:
@@ -159,13 +160,14 @@ class _Reader:
         return body
 
     def file_hash(self, path: Path) -> str:
-        if path not in self.file_hashes:
-            data = self.contents.get(path)
+        key = str(path)
+        if key not in self.file_hashes:
+            data = self.contents.get(key)
             if data is None:
                 data = _read_bytes(path)
-                self.contents[path] = data
-            self.file_hashes[path] = hashlib.sha256(data).hexdigest()
-        return self.file_hashes[path]
+                self.contents[key] = data
+            self.file_hashes[key] = hashlib.sha256(data).hexdigest()
+        return self.file_hashes[key]
 
     # -- units --------------------------------------------------------------------------------
     def read(self, unit_dirs: list[Path], stack_dirs: list[Path]) -> Estate:
@@ -269,7 +271,7 @@ class _Reader:
                 raise EstateError(unit_file, f"line {block.line}: include {label!r} has no path")
             raw = self.eval_required(bare, path_attr.value, f"include.{label}.path", unit_path, path_attr.line)
             path = self.session.path(posixpath.normpath(str(raw) if os.path.isabs(str(raw)) else os.path.join(str(unit_file.parent), str(raw))))
-            if path not in self.contents and not path.is_file():
+            if str(path) not in self.contents and not path.is_file():
                 raise EstateError(unit_file, f"line {path_attr.line}: include {label!r} points to {raw}, which does not exist")
             strategy = "shallow"
             if "merge_strategy" in block.body.attributes:
