@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP) system-deps
+install: $(STAMP) system-deps .venv-checkov/bin/checkov
+
+# Checkov pins libraries that clash with Dagster's: it gets a venv of its own.
+.venv-checkov/bin/checkov:
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q --disable-pip-version-check checkov==3.3.30
 
 # Debian packages the tests drive for real (never a browser download).
 system-deps:
@@ -34,4 +39,4 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/graph_load.py
 
 clean:
-	rm -rf $(VENV) .dagster_home .pytest_cache
+	rm -rf $(VENV) .venv-checkov .dagster_home .pytest_cache

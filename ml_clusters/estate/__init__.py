@@ -2,6 +2,7 @@
 
 from ml_clusters.estate.model import Account, Dependency, Estate, EstateError, RemoteState, Unit, Unresolved
 from ml_clusters.estate.reader import default_live_dir, discover, load_estate
+from ml_clusters.estate.wiring import WiringViolation, check_wiring
 
 __all__ = [
     "Account",
@@ -10,6 +11,8 @@ __all__ = [
     "EstateError",
     "RemoteState",
     "Unit",
+    "WiringViolation",
+    "check_wiring",
     "Unresolved",
     "default_live_dir",
     "discover",
