@@ -392,23 +392,34 @@ class _Reader:
         return account, region
 
     def read_remote_state(self, found: tuple[Scope, Any] | None, unit_path: str) -> RemoteState | None:
+        """The backend and where the state lives; a key that needs run time stays unknown (None)."""
         if found is None:
             return None
         scope, node = found
-        try:
-            if isinstance(node, Block):
-                value = scope.block_map(node.body).resolve()
-            else:
+        if isinstance(node, Block):
+            attrs = node.body.attributes
+            try:
+                backend = materialize(scope.eval(attrs["backend"].value)) if "backend" in attrs else ""
+            except (Unresolvable, EvaluationError):
+                backend = ""
+            config = self.eval_inputs(scope, attrs["config"]) if "config" in attrs else {}
+        else:
+            try:
                 value = materialize(scope.eval(node))
-        except (Unresolvable, EvaluationError):
-            return None
-        config = value.get("config") or {}
+            except (Unresolvable, EvaluationError):
+                return None
+            backend, config = value.get("backend", ""), value.get("config") or {}
+
+        def known(name: str) -> Any:
+            item = config.get(name)
+            return None if isinstance(item, Unresolved) else item
+
         return RemoteState(
-            backend=str(value.get("backend", "")),
-            bucket=config.get("bucket"),
-            key=config.get("key"),
-            region=config.get("region"),
-            use_lockfile=bool(config.get("use_lockfile", False)),
+            backend=str(backend),
+            bucket=known("bucket"),
+            key=known("key"),
+            region=known("region"),
+            use_lockfile=bool(known("use_lockfile") or False),
         )
 
     def content_hash(self, files: tuple[Path, ...], module_dir: Path | None) -> str:

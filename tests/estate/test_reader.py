@@ -318,3 +318,13 @@ def test_cli_json_is_the_dag(live: Path):
     by_path = {u["path"]: u for u in data["units"]}
     assert by_path["a/r1/eks"]["dependencies"] == ["a/r1/networking", "a/r1/iam"]
     assert by_path["b/r2/replica"]["account_id"] == "222222222222"
+
+
+def test_remote_state_keeps_static_keys_when_one_needs_run_time(live: Path):
+    text = (live / "root.hcl").read_text().replace(
+        "    use_lockfile = true\n", '    use_lockfile = true\n    endpoint     = get_env("S3_ENDPOINT", "")\n'
+    )
+    (live / "root.hcl").write_text(text)
+    state = load_estate(live, cache=False).units["a/r1/eks"].remote_state
+    assert state.bucket == "state-111111111111"
+    assert state.key == "main/us-east-1/eks/terraform.tfstate"

@@ -57,7 +57,7 @@ variable "execution_role_max_session_seconds" {
 variable "observer_role_name" {
   description = "Name of the read-only role the monitoring sensors assume in this account."
   type        = string
-  default     = "ml-clusters-observer"
+  default     = "MlClustersObserver"
 }
 
 variable "observer_trusted_principal_arns" {
