@@ -89,5 +89,25 @@ def build_unit_assets(estate: Estate, translator: TerragruntTranslator) -> dg.As
     return terragrunt_units
 
 
+# Run tag carried by the plan/apply jobs; `concurrency.runs.tag_concurrency_limits` on it in
+# dagster.yaml queues apply runs one at a time (see docs/readme/execution.md).
+MODE_TAG = "ml-clusters/mode"
+
+
+def build_unit_jobs(assets: dg.AssetsDefinition) -> List[Any]:
+    """`terragrunt_plan` and `terragrunt_apply`: the units with the mode preset and tagged on the run."""
+    return [
+        dg.define_asset_job(
+            f"terragrunt_{mode}",
+            selection=dg.AssetSelection.assets(assets),
+            config={"ops": {ASSETS_NAME: {"config": {"mode": mode}}}},
+            tags={MODE_TAG: mode},
+            description=f"{mode.capitalize()} the selected Terragrunt units (pick a subset in the Launchpad).",
+        )
+        for mode in ("plan", "apply")
+    ]
+
+
 def build_unit_defs(estate: Estate, translator: TerragruntTranslator) -> dg.Definitions:
-    return dg.Definitions(assets=[build_unit_assets(estate, translator)], resources={RESOURCE_KEY: TerragruntCli()})
+    assets = build_unit_assets(estate, translator)
+    return dg.Definitions(assets=[assets], jobs=build_unit_jobs(assets), resources={RESOURCE_KEY: TerragruntCli()})

@@ -1,0 +1,110 @@
+"""`ml-clusters plan-changed`: plan the units a git diff touches plus everything downstream (for CI)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ml_clusters.estate import EstateError, load_estate
+from ml_clusters.execution.ci import PLAN_CONFIG_JSON, SelectionError, changed_files, git_toplevel, select_changed
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the `ml-clusters` app."""
+    app.command("plan-changed")(plan_changed)
+
+
+def plan_changed(
+    base: str = typer.Option(..., "--base", help="Git ref to diff against, e.g. origin/main (merge-base is used)."),
+    head: Optional[str] = typer.Option(None, "--head", help="Git ref to compare (default: the working tree)."),
+    live_dir: Optional[Path] = typer.Option(None, "--live-dir", help="Live root (default: ML_CLUSTERS_LIVE_DIR or terraform/live)."),
+    module: str = typer.Option("ml_clusters.definitions", "--module", "-m", help="Dagster code location module."),
+    python_file: Optional[Path] = typer.Option(None, "--python-file", "-f", help="Dagster code location file (instead of --module)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the selection and the command; don't run it."),
+) -> None:
+    """Plan (never apply) the changed units and everything downstream, via `dagster asset materialize`.
+
+    Never runs with an empty selection: Dagster materializes every asset when --select matches nothing.
+    """
+    try:
+        estate = load_estate(live_dir)
+        files = changed_files(git_toplevel(estate.root), base, head)
+        selection = select_changed(estate, files)
+    except (EstateError, SelectionError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    against = f"{base}...{head}" if head else f"{base} (merge-base) and the working tree"
+    if not selection.units:
+        typer.echo(
+            f"No Terragrunt unit is affected by the changes between {against}: nothing to plan. "
+            "(Not calling `dagster asset materialize`: an empty selection would materialize every asset.)"
+        )
+        return
+    typer.echo(f"Changed units ({len(selection.changed)}) between {against}:")
+    for path, why in selection.changed.items():
+        typer.echo(f"  {path}  ({why})")
+    if selection.downstream:
+        typer.echo(f"Downstream of them ({len(selection.downstream)}):")
+        for path in selection.downstream:
+            typer.echo(f"  {path}")
+
+    from ml_clusters.translator import TerragruntTranslator  # Dagster import only when there's work
+
+    translator = TerragruntTranslator()
+    key_for = lambda path: translator.get_asset_key(estate.units[path]).to_user_string()  # noqa: E731
+    select = selection.dagster_select(key_for)
+    location = ["-f", str(python_file)] if python_file else ["-m", module]
+    args = ["asset", "materialize", *location, "--select", select, "--config-json", PLAN_CONFIG_JSON]
+    env = {**os.environ, "ML_CLUSTERS_LIVE_DIR": str(estate.root)}
+    typer.echo("Running: " + shlex.join(["dagster", *args]))
+    if dry_run:
+        return
+
+    missing = _keys_missing_from_location(python_file, module, [key_for(p) for p in selection.units], env)
+    if missing:
+        typer.echo(
+            f"error: asset keys not in the code location ({', '.join(missing[:5])}): refusing to run, "
+            "an unmatched selection would materialize every asset",
+            err=True,
+        )
+        raise typer.Exit(2)
+    done = subprocess.run([_dagster_executable(), *args], env=env)
+    raise typer.Exit(done.returncode)
+
+
+def _keys_missing_from_location(python_file: Optional[Path], module: str, keys: list[str], env: dict) -> list[str]:
+    """Keys of the selection that the code location does not define (e.g. a custom translator)."""
+    os.environ["ML_CLUSTERS_LIVE_DIR"] = env["ML_CLUSTERS_LIVE_DIR"]
+    import dagster as dg
+
+    if python_file:
+        spec = importlib.util.spec_from_file_location("_ml_clusters_location", python_file)
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)  # type: ignore[union-attr]
+    else:
+        loaded = importlib.import_module(module)
+    defined: set[str] = set()
+    for value in vars(loaded).values():
+        if isinstance(value, dg.Definitions):
+            defined |= {k.to_user_string() for k in value.resolve_all_asset_keys()}
+    return [k for k in keys if k not in defined]
+
+
+def _dagster_executable() -> str:
+    beside = Path(sys.executable).parent / "dagster"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dagster")
+    if not found:
+        raise typer.BadParameter("the `dagster` command is not installed in this environment")
+    return found

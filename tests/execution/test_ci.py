@@ -1,0 +1,132 @@
+"""`ml-clusters plan-changed`: git diff → changed units + downstream → `dagster asset materialize` (plan)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from ml_clusters.estate import load_estate
+from ml_clusters.execution import cli as execution_cli
+from ml_clusters.execution.ci import PLAN_CONFIG_JSON, changed_files, select_changed
+
+from .double import FIXTURES, TerragruntDouble, process_environment
+
+LOCATION = Path(__file__).resolve().parent / "units_location.py"
+ML_CLUSTERS = Path(sys.executable).parent / "ml-clusters"
+NET_E, KMS, STORAGE, CLUSTER = "acme/us-east-1/networking", "acme/us-east-1/kms", "acme/us-east-1/storage", "acme/us-east-1/cluster"
+NET_W, REPLICA = "acme/us-west-2/networking", "acme/us-west-2/replica"
+
+
+# This area's commands on their own app, so another area's half-finished CLI can't break these
+# tests; the slow test at the end runs the real `ml-clusters` entry point.
+app = typer.Typer()
+app.callback()(lambda: None)
+execution_cli.register(app)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch) -> Path:
+    """A git repository holding a copy of the small estate under terraform/, committed on main."""
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "small", root / "terraform")
+    (root / "README.md").write_text("docs\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "estate")
+    monkeypatch.setenv("ML_CLUSTERS_CACHE_DIR", str(tmp_path / "estate-cache"))
+    return root
+
+
+def selection_for(repo: Path, base="main", head=None):
+    estate = load_estate(repo / "terraform" / "live", cache=False)
+    return select_changed(estate, changed_files(repo, base, head))
+
+
+def test_a_module_change_selects_its_units_the_modules_calling_it_and_everything_downstream(repo):
+    (repo / "terraform/modules/kms/main.tf").write_text('variable "name" {\n  default = "kms-v2"\n}\n')
+    selection = selection_for(repo)
+    # shared-storage calls ../kms, so the storage unit changes too.
+    assert selection.changed == {KMS: "module file modules/kms/main.tf changed", STORAGE: "module file modules/kms/main.tf changed"}
+    assert selection.downstream == (CLUSTER, REPLICA)
+
+
+def test_an_included_file_change_selects_every_unit_including_it(repo):
+    envcommon = repo / "terraform/live/_envcommon/networking.hcl"
+    envcommon.write_text(envcommon.read_text().replace("10.9.0.0/16", "10.8.0.0/16"))
+    selection = selection_for(repo)
+    assert set(selection.changed) == {NET_E, NET_W}
+    assert set(selection.downstream) == {STORAGE, CLUSTER, REPLICA}
+
+
+def test_root_hcl_change_selects_everything(repo):
+    with (repo / "terraform/live/root.hcl").open("a") as f:
+        f.write("\n# touched\n")
+    assert len(selection_for(repo).units) == 6
+
+
+def test_committed_changes_between_refs(repo):
+    git(repo, "checkout", "-q", "-b", "feature")
+    unit = repo / "terraform/live/acme/us-west-2/replica/terragrunt.hcl"
+    unit.write_text(unit.read_text() + "\n# change\n")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-am", "replica")
+    selection = selection_for(repo, "main", "feature")
+    assert selection.changed == {REPLICA: "live/acme/us-west-2/replica/terragrunt.hcl changed"}
+    assert selection.downstream == ()
+
+
+def test_dry_run_prints_the_selection_and_the_dagster_command(repo):
+    (repo / "terraform/modules/eks-cluster/main.tf").write_text("# v2\n")
+    result = CliRunner().invoke(app, ["plan-changed", "--base", "main", "--live-dir", str(repo / "terraform/live"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert f"  {CLUSTER}  (module file modules/eks-cluster/main.tf changed)" in result.output
+    assert (
+        "Running: dagster asset materialize -m ml_clusters.definitions "
+        f"--select 'key:\"{CLUSTER}\"' --config-json '{PLAN_CONFIG_JSON}'" in result.output
+    )
+
+
+def test_an_empty_selection_is_refused(repo):
+    (repo / "README.md").write_text("only docs changed\n")
+    result = CliRunner().invoke(app, ["plan-changed", "--base", "main", "--live-dir", str(repo / "terraform/live")])
+    assert result.exit_code == 0
+    assert "nothing to plan" in result.output and "Running:" not in result.output
+
+
+def test_a_bad_base_ref_is_a_one_line_error(repo):
+    result = CliRunner().invoke(app, ["plan-changed", "--base", "no-such-ref", "--live-dir", str(repo / "terraform/live")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: git diff") and "no-such-ref" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_plan_changed_plans_exactly_the_selection_through_dagster(repo, tmp_path):
+    double = TerragruntDouble.create(tmp_path)
+    (repo / "terraform/modules/s3-data-bucket/main.tf").write_text("# v2\n")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    env = process_environment(
+        {**double.env(), "DAGSTER_HOME": str(home), "ML_CLUSTERS_PLAN_DIR": str(tmp_path / "plans"),
+         "ML_CLUSTERS_CACHE_DIR": str(tmp_path / "estate-cache")}
+    )  # fmt: skip
+    proc = subprocess.run(
+        [str(ML_CLUSTERS), "plan-changed", "--base", "main", "--live-dir", str(repo / "terraform/live"), "-f", str(LOCATION)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert {c["unit"] for c in double.calls()} == {REPLICA}
+    assert {c["command"] for c in double.calls()} == {"plan", "show"}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_latest_materialization_event(dg.AssetKey(REPLICA.split("/"))) is None
+        assert instance.fetch_observations(dg.AssetKey(REPLICA.split("/")), limit=1).records

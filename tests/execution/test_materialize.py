@@ -1,0 +1,269 @@
+"""The `terragrunt_units` multi-asset run in-process (dg.materialize) against the terragrunt double."""
+
+from __future__ import annotations
+
+
+import dagster as dg
+import pytest
+
+from ml_clusters.assets.terragrunt_units import build_unit_defs
+from ml_clusters.resources.terragrunt import TerragruntCli
+from ml_clusters.translator import TerragruntTranslator
+
+from .double import FSX_REPLACE
+
+NET_E, KMS, STORAGE, CLUSTER = "acme/us-east-1/networking", "acme/us-east-1/kms", "acme/us-east-1/storage", "acme/us-east-1/cluster"
+NET_W, REPLICA = "acme/us-west-2/networking", "acme/us-west-2/replica"
+EKS_CREATE = {"address": "aws_eks_cluster.this", "type": "aws_eks_cluster", "actions": ["create"]}
+
+
+def key(path: str) -> dg.AssetKey:
+    return dg.AssetKey(path.split("/"))
+
+
+def run(estate, instance, *, translator=None, select=None, resource=None, **config) -> dg.ExecuteInProcessResult:
+    defs = build_unit_defs(estate, translator or TerragruntTranslator())
+    (assets,) = defs.assets
+    return dg.materialize(
+        [assets],
+        resources={"terragrunt": resource or TerragruntCli(lock_timeout="0s", lock_retry_backoff_seconds=0.01)},
+        instance=instance,
+        selection=[key(p) for p in select] if select else None,
+        run_config={"ops": {"terragrunt_units": {"config": {"parallelism": 6, **config}}}},
+        raise_on_error=False,
+    )
+
+
+def events(result, type_: dg.DagsterEventType):
+    return [e for e in result.all_events if e.event_type == type_]
+
+
+def failure_message(result) -> str:
+    (failure,) = events(result, dg.DagsterEventType.STEP_FAILURE)
+    return failure.step_failure_data.error.message
+
+
+def checks(instance, path: str) -> list:
+    records = instance.event_log_storage.get_asset_check_execution_history(dg.AssetCheckKey(key(path), "plan_safe"), limit=10)
+    return [r.evaluation for r in records if r.evaluation is not None]
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def test_plan_records_no_materialization_and_keeps_the_plan(double, small_estate, instance, tmp_path):
+    double.script({STORAGE: {"changes": [EKS_CREATE]}})
+    result = run(small_estate, instance, mode="plan")
+    assert result.success
+    assert events(result, dg.DagsterEventType.ASSET_MATERIALIZATION) == []
+    for path in small_estate.units:
+        assert instance.get_latest_materialization_event(key(path)) is None
+    observations = {e.asset_key: e.event_specific_data.asset_observation.metadata for e in events(result, dg.DagsterEventType.ASSET_OBSERVATION)}
+    assert set(observations) == {key(p) for p in small_estate.units}
+    storage = observations[key(STORAGE)]
+    assert storage["to_add"].value == 1 and storage["mode"].value == "plan"
+    assert storage["changed_resources"].value == [{"address": "aws_eks_cluster.this", "type": "aws_eks_cluster", "action": "create"}]
+    code_version = small_estate.units[STORAGE].content_hash
+    plan_file = tmp_path / "plans" / STORAGE / code_version / f"{result.run_id}.tfplan"
+    assert storage["plan_file"].value == str(plan_file) and plan_file.exists()
+    assert checks(instance, STORAGE)[0].passed
+    assert double.calls("apply") == []
+
+
+def test_apply_uses_the_saved_plan_and_records_outputs(double, small_estate, instance):
+    double.script({CLUSTER: {"changes": [EKS_CREATE], "outputs": {
+        "endpoint": {"value": "https://eks.example"}, "admin_token": {"value": "tok-very-secret", "sensitive": True}}}})
+    plan_run = run(small_estate, instance, mode="plan", select=[CLUSTER])
+    assert plan_run.success
+    result = run(small_estate, instance, mode="apply", select=[CLUSTER])
+    assert result.success, failure_message(result)
+    assert len(double.calls("plan", CLUSTER)) == 1  # the plan run's: apply did not plan again
+    assert len(double.calls("apply", CLUSTER)) == 1
+    materialization = instance.get_latest_materialization_event(key(CLUSTER)).asset_materialization
+    metadata = materialization.metadata
+    assert metadata["outputs"].value == {"admin_token": "(sensitive)", "endpoint": "https://eks.example"}
+    assert metadata["plan_source"].value.startswith(f"saved plan from run {plan_run.run_id}")
+    assert metadata["to_add"].value == 1 and metadata["applied"].value is True
+    assert checks(instance, CLUSTER)[0].passed
+
+
+def test_apply_plans_again_when_the_code_version_changed(double, small_estate, instance):
+    double.script({CLUSTER: {"changes": [EKS_CREATE]}})
+    assert run(small_estate, instance, mode="plan", select=[CLUSTER]).success
+
+    class Edited(TerragruntTranslator):
+        def get_code_version(self, unit):
+            return "edited-" + unit.content_hash
+
+    result = run(small_estate, instance, mode="apply", select=[CLUSTER], translator=Edited())
+    assert result.success
+    assert len(double.calls("plan", CLUSTER)) == 2
+    assert instance.get_latest_materialization_event(key(CLUSTER)).asset_materialization.metadata["plan_source"].value == "plan made in this run"
+
+
+def test_apply_plans_again_when_an_upstream_changed_after_the_plan(double, small_estate, instance):
+    double.script({NET_E: {"changes": [EKS_CREATE]}, CLUSTER: {"changes": [EKS_CREATE]}})
+    assert run(small_estate, instance, mode="plan", select=[NET_E, CLUSTER]).success
+    assert run(small_estate, instance, mode="apply", select=[NET_E]).success
+    result = run(small_estate, instance, mode="apply", select=[CLUSTER])
+    assert result.success
+    assert len(double.calls("plan", CLUSTER)) == 2
+    logs = [e.message for e in result.get_step_success_events() or []] + [
+        r.user_message for r in instance.all_logs(result.run_id)
+    ]
+    assert any(f"upstream {NET_E} was applied after the saved plan was made" in m for m in logs)
+
+
+def test_dependency_order_holds_and_independent_units_overlap(double, small_estate, instance):
+    double.script({}, defaults={"sleep": 0.4, "changes": [EKS_CREATE]})
+    result = run(small_estate, instance, mode="apply")
+    assert result.success, failure_message(result)
+    for dependent, dependency in small_estate.edges:
+        assert double.span(dependency)[1] <= double.span(dependent)[0], f"{dependent} started before {dependency} ended"
+    (a_start, a_end), (b_start, b_end), (c_start, c_end) = double.span(NET_E), double.span(KMS), double.span(NET_W)
+    assert a_start < b_end and b_start < a_end, "independent roots did not overlap"
+    assert a_start < c_end and c_start < a_end
+    yielded = [e.asset_key for e in events(result, dg.DagsterEventType.ASSET_MATERIALIZATION)]
+    assert set(yielded) == {key(p) for p in small_estate.units}
+
+
+def test_guard_blocks_an_fsx_replacement_and_skips_dependents(double, small_estate, instance):
+    double.script({STORAGE: {"changes": [FSX_REPLACE]}})
+    result = run(small_estate, instance, mode="apply")
+    assert not result.success
+    assert double.calls("apply", STORAGE) == []  # never applied
+    assert instance.get_latest_materialization_event(key(STORAGE)) is None
+    (check,) = checks(instance, STORAGE)
+    assert not check.passed
+    assert check.metadata["blocked"].value == [{"address": "aws_fsx_lustre_file_system.this", "type": "aws_fsx_lustre_file_system", "action": "replace"}]
+    message = failure_message(result)
+    assert f"FAILED  {STORAGE}: destructive-change guard: plan would replace aws_fsx_lustre_file_system.this" in message
+    assert f"SKIPPED {CLUSTER}: upstream {STORAGE} failed" in message
+    assert f"SKIPPED {REPLICA}: upstream {STORAGE} failed" in message
+    assert instance.get_latest_materialization_event(key(KMS)) is not None  # the rest went on
+
+
+def test_guard_lets_an_allow_listed_replacement_through(double, small_estate, instance):
+    double.script({STORAGE: {"changes": [FSX_REPLACE]}})
+    allow = [{"unit": STORAGE, "address": "aws_fsx_lustre_file_system.this"}]
+    result = run(small_estate, instance, mode="apply", select=[STORAGE], allow_destroy=allow)
+    assert result.success, failure_message(result)
+    assert len(double.calls("apply", STORAGE)) == 1
+    (check,) = checks(instance, STORAGE)
+    assert check.passed and check.metadata["allowed"].value[0]["address"] == "aws_fsx_lustre_file_system.this"
+    assert instance.get_latest_materialization_event(key(STORAGE)).asset_materialization.metadata["to_replace"].value == 1
+
+
+def test_plan_mode_flags_a_destructive_plan_with_the_blocking_check(double, small_estate, instance):
+    double.script({STORAGE: {"changes": [FSX_REPLACE]}})
+    result = run(small_estate, instance, mode="plan")
+    assert not result.success  # the blocking check fails the step, so CI goes red
+    assert "plan_safe" in failure_message(result)
+    assert not checks(instance, STORAGE)[0].passed
+    assert len(double.calls("plan")) == len(small_estate.units)  # every unit still planned
+
+
+def test_a_failed_unit_names_itself_its_stderr_and_the_skipped_dependents(double, small_estate, instance):
+    double.script({KMS: {"changes": [EKS_CREATE], "fail": {"command": "apply", "message": "Error: creating KMS Key: AccessDeniedException"}}})
+    result = run(small_estate, instance, mode="apply")
+    message = failure_message(result)
+    assert "1 unit(s) failed, 3 skipped, 2 succeeded." in message
+    assert f"FAILED  {KMS}: `terragrunt run -- apply -input=false` exited with code 1" in message
+    assert "Error: creating KMS Key: AccessDeniedException" in message
+    for path in (STORAGE, CLUSTER, REPLICA):
+        assert f"SKIPPED {path}" in message
+    assert instance.get_latest_materialization_event(key(NET_W)) is not None
+
+
+def test_missing_terragrunt_fails_at_once(double, small_estate, instance, monkeypatch):
+    monkeypatch.setenv("ML_CLUSTERS_TERRAGRUNT", "terragrunt-not-installed-here")
+    result = run(small_estate, instance, mode="plan")
+    message = failure_message(result)
+    assert "Terragrunt >= 1.0 and OpenTofu >= 1.10" in message
+    assert double.records() == []
+
+
+def test_unknown_unit_in_the_allow_list_is_a_one_line_error(double, small_estate, instance):
+    result = run(small_estate, instance, mode="apply", allow_destroy=[{"unit": "acme/us-east-1/strage", "address": "x"}])
+    assert "allow_destroy names 'acme/us-east-1/strage', which is not a unit" in failure_message(result)
+    assert double.records() == []
+
+
+def test_only_the_selected_units_run(double, small_estate, instance):
+    result = run(small_estate, instance, mode="plan", select=[CLUSTER])
+    assert result.success
+    assert {c["unit"] for c in double.calls()} == {CLUSTER}
+
+
+def test_terragrunt_output_streams_into_the_dagster_log(double, small_estate, instance):
+    double.script({STORAGE: {"changes": [FSX_REPLACE], "drift": [FSX_REPLACE], "sleep": 0.5}})
+    result = run(small_estate, instance, mode="plan", select=[STORAGE], allow_destroy=[])
+    logs = [r for r in instance.all_logs(result.run_id) if f"[{STORAGE}]" in r.user_message]
+    (plan_call,) = double.calls("plan", STORAGE)
+    refresh = next(r for r in logs if "Refreshing state" in r.user_message)
+    # Logged while terragrunt was still running, not after it exited.
+    assert refresh.timestamp < plan_call["time"]
+    assert any("# aws_fsx_lustre_file_system.this must be replaced" in r.user_message for r in logs)
+
+
+def test_unit_timeout_from_run_config(double, small_estate, instance):
+    double.script({KMS: {"sleep": 30}})
+    result = run(small_estate, instance, mode="plan", select=[KMS], unit_timeout_minutes=0.01)
+    assert "hit the unit timeout of 0.6s" in failure_message(result)
+    assert double.lock_files() == []
+
+
+def test_held_lock_is_retried_inside_a_run(double, small_estate, instance):
+    double.script({KMS: {"lock_held": 1}})
+    result = run(small_estate, instance, mode="plan", select=[KMS])
+    assert result.success
+    assert [c["exit"] for c in double.calls("plan", KMS)] == [1, 0]
+
+
+def test_plan_and_apply_jobs_preset_the_mode_and_tag_the_run(double, small_estate, instance):
+    double.script({KMS: {"changes": [{"address": "aws_kms_key.this", "type": "aws_kms_key", "actions": ["create"]}]}})
+    defs = build_unit_defs(small_estate, TerragruntTranslator())
+    plan = defs.resolve_job_def("terragrunt_plan").execute_in_process(
+        instance=instance, asset_selection=[key(KMS)]
+    )
+    assert plan.success and instance.get_run_by_id(plan.run_id).tags["ml-clusters/mode"] == "plan"
+    assert instance.get_latest_materialization_event(key(KMS)) is None
+    apply = defs.resolve_job_def("terragrunt_apply").execute_in_process(
+        instance=instance, asset_selection=[key(KMS)]
+    )
+    assert apply.success and instance.get_run_by_id(apply.run_id).tags["ml-clusters/mode"] == "apply"
+    assert instance.get_latest_materialization_event(key(KMS)) is not None
+    assert [c["command"] for c in double.calls()] == ["plan", "show", "apply", "output"]
+
+
+def test_the_real_live_tree_plans_in_dependency_order_across_accounts(double, instance):
+    from ml_clusters.estate import default_live_dir, load_estate
+
+    estate = load_estate(default_live_dir(), cache=False)
+    double.script({}, defaults={"changes": [EKS_CREATE]})
+    result = run(estate, instance, mode="plan", parallelism=8)
+    assert result.success, failure_message(result)
+    assert {c["unit"] for c in double.calls("plan")} == set(estate.units)
+    cross_account = [(a, b) for a, b in estate.edges if a.split("/")[0] != b.split("/")[0]]
+    assert cross_account, "the live tree should have cross-account edges"
+    for dependent, dependency in estate.edges:
+        assert double.span(dependency)[1] <= double.span(dependent)[0], f"{dependent} started before {dependency} ended"
+    assert events(result, dg.DagsterEventType.ASSET_MATERIALIZATION) == []
+
+
+def test_a_saved_plan_made_stale_outside_dagster_is_planned_again(double, small_estate, instance, tmp_path):
+    double.script({KMS: {"changes": [{"address": "aws_kms_key.this", "type": "aws_kms_key", "actions": ["create"]}]}})
+    assert run(small_estate, instance, mode="plan", select=[KMS]).success
+    # Someone applies the unit by hand: the state moves on and the saved plan is now stale.
+    cli, unit_dir = TerragruntCli(), small_estate.units[KMS].dir
+    cli.plan(unit_dir, tmp_path / "by-hand.tfplan")
+    cli.apply(unit_dir, tmp_path / "by-hand.tfplan")
+    result = run(small_estate, instance, mode="apply", select=[KMS])
+    assert result.success, failure_message(result)
+    assert [c["exit"] for c in double.calls("apply", KMS)] == [0, 1]  # by hand, then tofu refusing the stale plan
+    metadata = instance.get_latest_materialization_event(key(KMS)).asset_materialization.metadata
+    assert metadata["plan_source"].value == "plan made in this run (the saved plan was stale)"
+    assert metadata["applied"].value is False  # the fresh plan found the change already applied
