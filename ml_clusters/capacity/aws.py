@@ -1,0 +1,117 @@
+"""boto3 clients for the account and Region a capacity command acts in.
+
+An estate account is reached by assuming a role in it (`TerraformExecutionRole` by default, the role the
+root config's provider assumes; override with ML_CLUSTERS_CAPACITY_ROLE = a role name or a full ARN, where
+`{account_id}` is replaced). With AWS_ENDPOINT_URL (the local emulator) or ML_CLUSTERS_NO_ASSUME_ROLE set,
+the ambient boto3 configuration is used as is.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+
+from ml_clusters.capacity.errors import CapacityError, explain
+
+ROLE_ENV = "ML_CLUSTERS_CAPACITY_ROLE"
+NO_ASSUME_ROLE_ENV = "ML_CLUSTERS_NO_ASSUME_ROLE"
+DEFAULT_ROLE_NAME = "TerraformExecutionRole"
+SESSION_NAME = "ml-clusters-capacity"
+
+Purpose = Literal["read", "buy"]
+
+# Reads retry on throttling; purchases are never retried by botocore: PurchaseCapacityBlock has no client
+# token, so a retried request after a lost answer could buy the block twice.
+_CONFIGS: dict[Purpose, Config] = {
+    "read": Config(retries={"mode": "standard", "total_max_attempts": 4}, user_agent_extra="ml-clusters"),
+    "buy": Config(retries={"mode": "standard", "total_max_attempts": 1}, user_agent_extra="ml-clusters",
+                  read_timeout=120),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where capacity is searched for or bought: an estate account (or the ambient one) and a Region."""
+
+    region: str
+    account_id: str | None = None  # None: whatever account the ambient credentials belong to
+    account_label: str | None = None  # "main-account" — for messages
+    role: str | None = None  # role name or ARN template; None → ML_CLUSTERS_CAPACITY_ROLE or the default
+
+    def describe(self) -> str:
+        who = self.account_label or self.account_id or "ambient credentials"
+        return f"{who} / {self.region}"
+
+
+def assume_role_wanted() -> bool:
+    return not (os.environ.get("AWS_ENDPOINT_URL") or os.environ.get(NO_ASSUME_ROLE_ENV))
+
+
+def role_arn(account_id: str, role: str | None = None) -> str:
+    role = role or os.environ.get(ROLE_ENV) or DEFAULT_ROLE_NAME
+    if role.startswith("arn:"):
+        return role.replace("{account_id}", account_id)
+    return f"arn:aws:iam::{account_id}:role/{role}"
+
+
+_sessions: dict[tuple, boto3.Session] = {}
+_lock = threading.Lock()
+
+
+def session_for(target: Target) -> boto3.Session:
+    """A boto3 session in `target`'s Region, holding credentials of `target`'s account."""
+    if target.account_id is None or not assume_role_wanted():
+        return boto3.Session(region_name=target.region)
+    arn = role_arn(target.account_id, target.role)
+    key = (arn, target.region)
+    with _lock:
+        if key in _sessions:
+            return _sessions[key]
+    base = boto3.Session(region_name=target.region)
+    try:
+        creds = base.client("sts", config=_CONFIGS["read"]).assume_role(
+            RoleArn=arn, RoleSessionName=SESSION_NAME)["Credentials"]
+    except Exception as exc:  # noqa: BLE001 — every failure becomes one line naming the role
+        raise CapacityError(f"cannot assume {arn}: {explain(exc, action='sts:AssumeRole')} "
+                            f"(set {ROLE_ENV}, or {NO_ASSUME_ROLE_ENV}=1 to use your own credentials)") from None
+    session = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=target.region,
+    )
+    with _lock:
+        _sessions[key] = session
+    return session
+
+
+def make_client(service: str, target: Target, *, purpose: Purpose = "read") -> BaseClient:
+    return session_for(target).client(service, config=_CONFIGS[purpose])
+
+
+# The seam the tests use to hand out botocore-Stubber-wrapped clients (tests/capacity/stubsite).
+client_factory: Callable[..., BaseClient] = make_client
+
+
+def client(service: str, target: Target, *, purpose: Purpose = "read") -> BaseClient:
+    return client_factory(service, target, purpose=purpose)
+
+
+def has_operation(aws_client: BaseClient, python_name: str) -> bool:
+    """Whether this botocore knows the operation (newer ops such as describe_capacity_blocks may be absent)."""
+    return python_name in aws_client.meta.method_to_api_mapping
+
+
+def require_operation(aws_client: BaseClient, python_name: str) -> None:
+    if not has_operation(aws_client, python_name):
+        import botocore
+
+        raise CapacityError(
+            f"the installed botocore {botocore.__version__} has no {aws_client.meta.service_model.service_name}."
+            f"{python_name}; upgrade boto3/botocore")

@@ -1,0 +1,259 @@
+"""What the `capacity-blocks` and `training-plans` commands share: options, the per-invocation `Run`,
+one-line failures, the AZ-fit warning and recording purchases in Dagster."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Callable, Optional, Sequence
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from ml_clusters.capacity import clock, render
+from ml_clusters.capacity.accounts import resolve_account
+from ml_clusters.capacity.errors import AWS_ERRORS, CapacityError, explain
+from ml_clusters.capacity.fit import Fit, recorded_outputs_lookup, usable_clusters
+from ml_clusters.estate.model import Account, Estate, EstateError
+
+
+class Output(str, Enum):
+    table = "table"
+    json = "json"
+
+
+ACCOUNT_ENV = "ML_CLUSTERS_ACCOUNT"
+
+AccountOpt = Annotated[Optional[str], typer.Option(
+    "--account", "-a", help="Estate account to act in: name or key from account.hcl (main, main-account) or id; "
+                            f"default ${ACCOUNT_ENV}, else your own credentials' account.", show_default=False)]
+RegionOpt = Annotated[Optional[str], typer.Option(
+    "--region", "-r", help="AWS Region; default: the searched offering's, else $AWS_REGION / $AWS_DEFAULT_REGION.",
+    show_default=False)]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for scripts.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Buy without the typed confirmation (automation).")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check everything, buy nothing.")]
+MaxPriceOpt = Annotated[Optional[float], typer.Option(
+    "--max-price", min=0, help="Refuse when the upfront fee is above this (in the offering's currency).",
+    show_default=False)]
+ClusterOpt = Annotated[Optional[str], typer.Option(
+    "--cluster", help="Unit path of the cluster the capacity is for (e.g. main-account/us-east-1/parallelcluster): "
+                      "checked for AZ fit, tagged, and the purchase recorded on its asset.", show_default=False)]
+StartOpt = Annotated[Optional[str], typer.Option(
+    "--start", help="Earliest start: ISO date/time (2026-03-01, 2026-03-01T08:00Z) or +3d / +12h.",
+    show_default=False)]
+EndOpt = Annotated[Optional[str], typer.Option("--end", help="Latest end: ISO date/time or +14d.", show_default=False)]
+
+
+# ---------------------------------------------------------------------------------------------- plumbing
+
+
+def command(fn: Callable) -> Callable:
+    """Run a command body; any failure becomes one line on stderr and exit code 1 — never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (CapacityError, EstateError) as exc:
+            fail(str(exc))
+        except AWS_ERRORS as exc:
+            fail(str(explain(exc, action=fn.__name__.replace("_", " "))))
+        except KeyboardInterrupt:
+            fail("interrupted; nothing bought unless a purchase was already confirmed — check `list`")
+        except Exception as exc:  # noqa: BLE001 — the contract is one line, never a traceback
+            if os.environ.get("ML_CLUSTERS_DEBUG"):
+                raise
+            fail(f"unexpected {type(exc).__name__}: {' '.join(str(exc).split())} (ML_CLUSTERS_DEBUG=1 for details)")
+
+    return wrapper
+
+
+def fail(message: str) -> None:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    raise typer.Exit(1)
+
+
+class Run:
+    """What one command invocation works with: consoles, the estate (loaded on demand), account, Region."""
+
+    def __init__(self, output: Output):
+        self.output = output
+        self.json = output is Output.json
+        # People read tables on stdout; with --output json, stdout is only the JSON document and
+        # everything meant for people (summaries, warnings, the prompt) goes to stderr.
+        self.console = Console(stderr=self.json, highlight=False)
+        self._estate: Estate | None = None
+
+    @property
+    def estate(self) -> Estate:
+        if self._estate is None:
+            from ml_clusters.estate import default_live_dir, load_estate
+
+            self._estate = load_estate(default_live_dir())
+        return self._estate
+
+    def account(self, name: str | None) -> Account | None:
+        name = name or os.environ.get(ACCOUNT_ENV) or None
+        return resolve_account(self.estate, name) if name else None
+
+    def account_by_id(self, account_id: str | None) -> Account | None:
+        if not account_id:
+            return None
+        return next((a for a in self.estate.accounts.values() if a.id == account_id), None)
+
+    @staticmethod
+    def region(explicit: str | None, remembered: str | None = None) -> str:
+        region = explicit or remembered or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise CapacityError("no AWS Region: pass --region or set AWS_REGION")
+        return region
+
+    def recorded_outputs(self):
+        """Outputs recorded at units' last materialization, when a Dagster instance is configured."""
+        if not os.environ.get("DAGSTER_HOME"):
+            return None
+        try:
+            import dagster as dg
+
+            from ml_clusters.translator import TerragruntTranslator
+
+            instance = dg.DagsterInstance.get()
+        except Exception:  # noqa: BLE001 — no instance: the estate's static inputs still answer
+            return None
+        translator = TerragruntTranslator()
+        return recorded_outputs_lookup(instance, lambda path: translator.get_asset_key(self.estate.unit(path)))
+
+    def say(self, message: Any = "", **kwargs) -> None:
+        self.console.print(message, **kwargs)
+
+    def warn(self, message: str) -> None:
+        self.console.print(Panel(message, title="WARNING", border_style="bold red", expand=False), style="bold red")
+
+    def emit(self, document: Any) -> None:
+        print(json.dumps(document, indent=2, default=str))
+
+    def ask(self, question: str) -> str:
+        return self.console.input(question)
+
+
+def parse_when(text: str | None, option: str) -> datetime | None:
+    if not text:
+        return None
+    value = text.strip()
+    now = clock.now()
+    if value == "now":
+        return now
+    if m := re.fullmatch(r"\+(\d+)([hdw])", value):
+        unit = {"h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
+        return now + timedelta(**{unit: int(m.group(1))})
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CapacityError(f"{option}: cannot read {text!r}; use an ISO date/time (2026-03-01, "
+                            "2026-03-01T08:00Z) or +3d / +12h") from None
+    from ml_clusters.capacity.models import utc
+
+    return utc(parsed)
+
+
+def decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def interactive() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def cluster_for_record(cluster: str | None, fits: Sequence[Fit]) -> tuple[str | None, str]:
+    """The cluster a purchase is recorded on: the one named, else the only one that can use it."""
+    if cluster:
+        return cluster, ""
+    usable = usable_clusters(fits)
+    if len(usable) == 1:
+        return usable[0], ""
+    if usable:
+        return None, f"several clusters can use it ({', '.join(usable)}); pass --cluster to record it on one"
+    return None, "no cluster of the estate can use it"
+
+
+def record(run: Run, *, cluster: str | None, why_not: str, **observation_args) -> str:
+    """Record a purchase that already happened. Never raises: a failed record must not turn a successful
+    purchase into an error exit (automation would retry it and buy twice)."""
+    if cluster is None:
+        return f"not recorded on a cluster asset: {why_not}"
+    try:
+        from ml_clusters.capacity.records import observation, report_to_instance
+        from ml_clusters.translator import TerragruntTranslator
+
+        unit = run.estate.unit(cluster)
+        return report_to_instance(observation(asset_key=TerragruntTranslator().get_asset_key(unit),
+                                              **observation_args))
+    except Exception as exc:  # noqa: BLE001
+        return f"NOT recorded in Dagster ({type(exc).__name__}: {' '.join(str(exc).split())})"
+
+
+def show_fits(run: Run, fits: Sequence[Fit], *, what: str, scope: str, cluster: str | None) -> None:
+    """Print the AZ fit and warn loudly when the capacity would be of no use."""
+    if fits:
+        run.say(render.fits_table(fits))
+    if cluster:
+        bad = [f for f in fits if f.fits is False]
+        if bad:
+            run.warn(f"{cluster} cannot use {what}: the cluster's subnets are in {', '.join(bad[0].cluster_azs)} "
+                     f"({bad[0].source}).")
+        return
+    if not usable_clusters(fits):
+        if not fits:
+            reason = f"there is no cluster in {scope} that takes this kind of capacity"
+        elif all(f.fits is None for f in fits):
+            reason = "the AZs of " + ", ".join(sorted({f.cluster for f in fits})) + " are unknown"
+        else:
+            names = ", ".join(sorted({render.short(f.cluster) for f in fits}))
+            reason = f"none of the clusters in {scope} ({names}) has subnets in " + ", ".join(
+                sorted({f.az for f in fits}))
+        run.warn(f"No cluster of the estate can use {what}: {reason}. Capacity bought in the wrong AZ is paid for "
+                 "and cannot be used.")
+
+
+def purchase_account(run: Run, explicit: str | None, remembered: str | None, offering_id: str) -> Account:
+    explicit = explicit or None
+    acct = run.account(explicit) if explicit else (run.account(remembered) if remembered else run.account(None))
+    if acct is None:
+        raise CapacityError("buying needs --account (e.g. main): capacity is bought in one account and AZ names "
+                            "differ between accounts; nothing bought")
+    if remembered and explicit and acct.key != remembered:
+        raise CapacityError(f"offering {offering_id} was found in account {remembered}, not {acct.key}; "
+                            "search again in that account; nothing bought")
+    return acct
+
+
+def purchase_region(explicit: str | None, remembered: str | None, offering_id: str) -> str:
+    if remembered and explicit and explicit != remembered:
+        raise CapacityError(f"offering {offering_id} was found in {remembered}, not {explicit}; search again "
+                            "in that Region; nothing bought")
+    return Run.region(explicit, remembered)
+
+
+def fit_report(run: Run, fits: Sequence[Fit], *, what: str) -> None:
+    usable = usable_clusters(fits)
+    if run.json:
+        run.emit({"capacity": what, "usable_by": usable, "fits": [f.to_json() for f in fits]})
+    else:
+        run.say(render.fits_table(fits))
+        run.say(f"{what}: usable by {', '.join(usable)}" if usable else f"{what}: no cluster of the estate can use it",
+                style="bold green" if usable else "bold red")
+    if not usable:
+        raise typer.Exit(3)  # scripts can gate on "no cluster can use it"
