@@ -16,14 +16,19 @@ from types import MappingProxyType
 from ml_clusters.estate.hclparse import Body
 from ml_clusters.estate.model import Estate
 
-_FORMAT = 3  # bump when the node shapes or the model change
+_FORMAT = 4  # bump when the node shapes or the model change
 
 
-def cache_dir_for(root: Path) -> Path:
+def cache_base() -> Path:
+    """`ML_CLUSTERS_CACHE_DIR`, else `$XDG_CACHE_HOME/ml-clusters` (`~/.cache/ml-clusters`)."""
     base = os.environ.get("ML_CLUSTERS_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ml-clusters"
     )
-    return Path(base) / hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return Path(base)
+
+
+def cache_dir_for(root: Path) -> Path:
+    return cache_base() / hashlib.sha256(str(root).encode()).hexdigest()[:16]
 
 
 class ParseCache:
@@ -72,18 +77,18 @@ class ParseCache:
         blob = self._read("estate")
         if not isinstance(blob, tuple) or blob[0] != tree_key:
             return None
-        _, root, units, stacks, module_hashes = blob
+        _, root, units, stacks, outside_hashes = blob
         estate = Estate(root=root, units=MappingProxyType(units), stacks=stacks)
-        object.__setattr__(estate, "_module_hashes", module_hashes)
+        object.__setattr__(estate, "_outside_hashes", outside_hashes)
         return estate
 
-    def save(self, estate: Estate, tree_key: str, module_hashes: dict[str, str]) -> None:
+    def save(self, estate: Estate, tree_key: str, outside_hashes: dict[str, str]) -> None:
         if self.directory is None:
             return
         try:
             if self._dirty and self._bodies is not None:
                 self._write("bodies", self._bodies)
                 self._dirty = False
-            self._write("estate", (tree_key, estate.root, dict(estate.units), estate.stacks, dict(module_hashes)))
+            self._write("estate", (tree_key, estate.root, dict(estate.units), estate.stacks, dict(outside_hashes)))
         except OSError:
             pass  # caching is an optimisation; a read-only home must not break loading

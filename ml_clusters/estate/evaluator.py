@@ -144,13 +144,17 @@ class Scope:
         current_dir: Path,
         include_dir: Path | None = None,
         includes: dict[str, tuple[Path, LazyMap]] | None = None,
+        exposed: set[str] | None = None,
+        allow_locals: bool = True,
     ):
         self.session = session
         self.file = file
         self.body = session.parse(file)
         self.current_dir = current_dir
         self.include_dir = include_dir  # set when this file is included by a unit
-        self.includes = includes or {}  # label -> (path, exposed config), unit file only
+        self.includes = includes or {}  # label -> (path, config), unit file only
+        self.exposed = exposed or set()  # labels readable as include.<label>.* (expose = true)
+        self.allow_locals = allow_locals
         self.files_read: set[Path] = {file}
         self.locals = LazyMap(
             "local",
@@ -226,12 +230,17 @@ class Scope:
 
     def variable(self, name: str) -> Any:
         if name == "local":
+            if not self.allow_locals:
+                raise EvaluationError("locals cannot be used here (Terragrunt reads include blocks before locals)")
             return self.locals
         if name == "include":
-            if self.includes:
-                return LazyMap(
-                    "include", {label: (lambda cfg=cfg: cfg) for label, (_, cfg) in self.includes.items()}
+            if self.exposed:
+                return _IncludeMap(
+                    {label: cfg for label, (_, cfg) in self.includes.items() if label in self.exposed},
+                    set(self.includes),
                 )
+            if self.includes:
+                raise EvaluationError("no include is exposed (set expose = true on the include block)")
             raise EvaluationError("`include.*` is only available in a unit's own terragrunt.hcl")
         if name == "dependency":
             _raise_dependency()
@@ -320,6 +329,19 @@ class Scope:
         if label not in self.includes:
             raise EvaluationError(f"no include labelled {label!r}")
         return self.includes[label][0]
+
+
+class _IncludeMap(LazyMap):
+    """`include.<label>`: only exposed includes can be read."""
+
+    def __init__(self, exposed: dict[str, LazyMap], all_labels: set[str]):
+        super().__init__("include", {label: (lambda cfg=cfg: cfg) for label, cfg in exposed.items()})
+        self._all = all_labels
+
+    def get(self, name: str) -> Any:
+        if name in self._all and name not in self._entries:
+            raise EvaluationError(f"include {name!r} is not exposed (set expose = true on it)")
+        return super().get(name)
 
 
 def _raise_dependency() -> None:

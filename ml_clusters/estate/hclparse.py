@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -69,15 +68,19 @@ class Body:
 def _parser() -> Lark:
     # python-hcl2's grammar and post-lexer, without propagate_positions: line numbers come from the
     # tokens, and skipping position bookkeeping makes parsing markedly faster.
+    # Building the LALR tables takes a second or more; Lark keeps them in a cache file, which lives
+    # in our own (user-owned) cache directory, keyed by the python-hcl2 version.
     grammar_dir = os.path.dirname(hcl2.parser.__file__)
-    cache = os.path.join(tempfile.gettempdir(), f"ml-clusters-hcl2-{hcl2.version.version}-{os.getuid()}.lark")
-    return Lark.open(
-        os.path.join(grammar_dir, "hcl2.lark"),
-        parser="lalr",
-        cache=cache,
-        propagate_positions=False,
-        postlex=PostLexer(),
-    )
+    options = {"parser": "lalr", "propagate_positions": False, "postlex": PostLexer()}
+    try:
+        from ml_clusters.estate.cache import cache_base
+
+        base = cache_base()
+        base.mkdir(parents=True, exist_ok=True)
+        options["cache"] = str(base / f"hcl2-{hcl2.version.version}.lark")
+    except OSError:
+        pass  # no writable cache: build the tables each time
+    return Lark.open(os.path.join(grammar_dir, "hcl2.lark"), **options)
 
 
 def parse_hcl(text: str) -> Body:
@@ -92,7 +95,10 @@ def parse_hcl(text: str) -> Body:
         raise HclSyntaxError(f"invalid HCL at line {line}, column {column}{near}") from None
     except (LarkError, RecursionError) as exc:
         raise HclSyntaxError(f"invalid HCL: {str(exc).splitlines()[0]}") from None
-    return _Folder(text).body(tree.children[0])
+    try:
+        return _Folder(text).body(tree.children[0])
+    except RecursionError:
+        raise HclSyntaxError("expressions nested too deeply to read") from None
 
 
 _BINARY_OPS = {"==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "&&", "||"}

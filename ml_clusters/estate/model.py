@@ -71,7 +71,9 @@ class Unit:
     inputs: Mapping[str, Any]  # evaluated inputs; unresolvable values are `Unresolved`
     files: tuple[Path, ...]  # every config file this unit reads (its own, includes, read_terragrunt_config)
     remote_state: RemoteState | None
-    content_hash: str = ""  # hash of `files` + the local module tree: the asset's code_version
+    content_hash: str = ""  # the asset's code_version: files + module_dirs + data_paths
+    module_dirs: tuple[Path, ...] = ()  # the local module and every local module it calls
+    data_paths: tuple[Path, ...] = ()  # files/directories named by inputs (cluster configs, scripts)
 
     @property
     def depends_on(self) -> tuple[str, ...]:

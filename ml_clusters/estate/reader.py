@@ -22,7 +22,8 @@ from ml_clusters.estate.evaluator import (
     Unresolvable,
     materialize,
 )
-from ml_clusters.estate.hclparse import Block, Body, HclSyntaxError, parse_hcl, render
+from ml_clusters.estate.hclparse import Attribute, Block, Body, HclSyntaxError, parse_hcl, render
+from ml_clusters.estate.modules import data_paths_in, hash_path, local_module_closure
 from ml_clusters.estate.model import (
     Account,
     Dependency,
@@ -34,9 +35,9 @@ from ml_clusters.estate.model import (
 )
 
 UNIT_FILE = "terragrunt.hcl"
+MERGE_STRATEGIES = ("no_merge", "shallow", "deep")
 STACK_FILE = "terragrunt.stack.hcl"
 SKIPPED_DIRS = frozenset({".terragrunt-cache", ".terraform", ".git", ".terragrunt-stack"})
-MODULE_SKIPPED_DIRS = frozenset({".terraform", ".terragrunt-cache", ".git"})
 
 
 def default_live_dir() -> Path:
@@ -79,12 +80,12 @@ def load_estate(root: Path | str | None = None, *, cache: bool = True, cache_dir
     tree_key = _tree_key(root, contents)
     if cache:
         cached = parse_cache.load_estate(tree_key)
-        if cached is not None and _modules_unchanged(cached):
+        if cached is not None and _outside_unchanged(cached):
             return cached
     reader = _Reader(root, contents, parse_cache)
     estate = reader.read(units, stacks)
     if cache:
-        parse_cache.save(estate, tree_key, reader.module_hashes)
+        parse_cache.save(estate, tree_key, reader.outside_hashes())
     return estate
 
 
@@ -107,24 +108,11 @@ def _tree_key(root: Path, contents: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def hash_module_tree(module_dir: Path) -> str:
-    """Content hash of every file in a local module directory (what `code_version` follows)."""
-    digest = hashlib.sha256()
-    for current, dirnames, filenames in os.walk(module_dir):
-        dirnames[:] = sorted(d for d in dirnames if d not in MODULE_SKIPPED_DIRS)
-        for name in sorted(filenames):
-            path = Path(current) / name
-            digest.update(str(path.relative_to(module_dir)).encode())
-            try:
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-            except OSError:
-                digest.update(b"<unreadable>")
-    return digest.hexdigest()
-
-
-def _modules_unchanged(estate: Estate) -> bool:
-    recorded: dict[str, str] = getattr(estate, "_module_hashes", {}) or {}
-    return all(Path(d).is_dir() and hash_module_tree(Path(d)) == h for d, h in recorded.items())
+def _outside_unchanged(estate: Estate) -> bool:
+    """Files the cached estate depends on but the tree hash does not cover: module trees, data files,
+    configs read from outside the live root. Any change means evaluating again."""
+    recorded: dict[str, str] = getattr(estate, "_outside_hashes", {}) or {}
+    return all(Path(p).exists() and hash_path(Path(p)) == h for p, h in recorded.items())
 
 
 class _Reader:
@@ -135,7 +123,8 @@ class _Reader:
         self.session = Session(root, self.parse)
         self.session.known_files = set(contents)
         self.unit_dirs: set[str] = set()
-        self.module_hashes: dict[str, str] = {}
+        self.path_hashes: dict[Path, str] = {}  # module trees and data files, hashed once per load
+        self.closures: dict[Path, tuple[Path, ...]] = {}
         self.file_hashes: dict[str, str] = {}
         self._find_result: dict[str, list[str]] | None = None
 
@@ -188,26 +177,36 @@ class _Reader:
             units=MappingProxyType(dict(sorted(units.items()))),
             stacks=tuple(str(d.relative_to(self.root)) for d in stack_dirs),
         )
-        object.__setattr__(estate, "_module_hashes", dict(self.module_hashes))
+        object.__setattr__(estate, "_outside_hashes", self.outside_hashes())
         return estate
+
+    def outside_hashes(self) -> dict[str, str]:
+        root = str(self.root) + "/"
+        hashes = {str(p): h for p, h in self.path_hashes.items()}
+        for key, digest in self.file_hashes.items():
+            if not key.startswith(root):
+                hashes[key] = digest
+        return hashes
 
     def read_unit(self, unit_dir: Path) -> Unit:
         unit_file = unit_dir / UNIT_FILE
         unit_path = unit_dir.relative_to(self.root).as_posix()
         includes, include_scopes = self.read_includes(unit_file, unit_path)
-        scope = Scope(self.session, unit_file, current_dir=unit_dir, includes=includes)
-        merged_scopes = [s for s, strategy in include_scopes if strategy != "no_merge"] + [scope]
+        scope = Scope(
+            self.session,
+            unit_file,
+            current_dir=unit_dir,
+            includes={label: (path, cfg) for label, (path, cfg, _) in includes.items()},
+            exposed={label for label, (_, _, exposed) in includes.items() if exposed},
+        )
+        # Terragrunt merges each included config under the unit's own (the unit wins).
+        merged = [(s, strategy) for s, strategy in include_scopes if strategy != "no_merge"] + [(scope, "child")]
+        deep = any(strategy == "deep" for _, strategy in merged)
 
-        dependencies: dict[str, Dependency] = {}
-        extra: list[str] = []
-        source: tuple[Scope, Any] | None = None
-        remote_state_scope: tuple[Scope, Any] | None = None
-        inputs: dict[str, Any] = {}
         try:
-            for s in merged_scopes:
-                for block in s.body.blocks_of("dependency"):
-                    dep = self.read_dependency(s, block, unit_path)
-                    dependencies[dep.name] = dep
+            dependencies = self.read_dependencies(merged, unit_path)
+            extra: list[str] = []
+            for s, _ in merged:
                 for block in s.body.blocks_of("dependencies"):
                     paths_attr = block.body.attributes.get("paths")
                     if paths_attr is not None:
@@ -217,9 +216,13 @@ class _Reader:
                         extra.extend(self.unit_ref(s, str(p), "dependencies.paths", unit_path, paths_attr.line) for p in paths)
         except _UseTerragruntFind as found:
             # Terragrunt itself resolved what the static reader could not.
-            dependencies = {posixpath.basename(p): Dependency(posixpath.basename(p), p) for p in found.paths}
+            dependencies = {p: Dependency(posixpath.basename(p), p) for p in found.paths}
             extra = []
-        for s in merged_scopes:
+
+        source: tuple[Scope, Attribute] | None = None
+        remote_state_scope: tuple[Scope, Any] | None = None
+        inputs: dict[str, Any] = {}
+        for s, _ in merged:
             for block in s.body.blocks_of("terraform"):
                 if "source" in block.body.attributes:
                     source = (s, block.body.attributes["source"])
@@ -228,7 +231,8 @@ class _Reader:
             for block in s.body.blocks_of("remote_state"):
                 remote_state_scope = (s, block)
             if "inputs" in s.body.attributes:
-                inputs.update(self.eval_inputs(s, s.body.attributes["inputs"]))
+                layer = self.eval_inputs(s, s.body.attributes["inputs"])
+                inputs = _deep_merge(inputs, layer) if deep else {**inputs, **layer}
 
         source_value = None
         if source is not None:
@@ -241,6 +245,8 @@ class _Reader:
         for s, _ in include_scopes:
             files |= s.files_read
         files_sorted = tuple(sorted(files))
+        module_dirs = self.module_closure(module_dir)
+        data_paths = tuple(sorted(data_paths_in(inputs, self.root) - set(files_sorted)))
         return Unit(
             path=unit_path,
             dir=unit_dir,
@@ -255,51 +261,110 @@ class _Reader:
             inputs=inputs,
             files=files_sorted,
             remote_state=remote_state,
-            content_hash=self.content_hash(files_sorted, module_dir),
+            content_hash=self.content_hash(files_sorted, module_dirs + data_paths),
+            module_dirs=module_dirs,
+            data_paths=data_paths,
         )
 
     def read_includes(self, unit_file: Path, unit_path: str):
         unit_body = self.parse(unit_file)
-        includes: dict[str, tuple[Path, LazyMap]] = {}
+        includes: dict[str, tuple[Path, LazyMap, bool]] = {}
         scopes: list[tuple[Scope, str]] = []
-        # Include paths may use functions but never locals: evaluate them in a bare scope.
-        bare = Scope(self.session, unit_file, current_dir=unit_file.parent)
+        # Terragrunt reads include blocks before locals: their paths may use functions, never locals.
+        bare = Scope(self.session, unit_file, current_dir=unit_file.parent, allow_locals=False)
         for block in unit_body.blocks_of("include"):
             label = block.labels[0] if block.labels else ""
-            path_attr = block.body.attributes.get("path")
+            if label in includes:
+                raise EstateError(unit_file, f"line {block.line}: two include blocks labelled {label!r}", unit_path)
+            attrs = block.body.attributes
+            path_attr = attrs.get("path")
             if path_attr is None:
-                raise EstateError(unit_file, f"line {block.line}: include {label!r} has no path")
+                raise EstateError(unit_file, f"line {block.line}: include {label!r} has no path", unit_path)
             raw = self.eval_required(bare, path_attr.value, f"include.{label}.path", unit_path, path_attr.line)
-            path = self.session.path(posixpath.normpath(str(raw) if os.path.isabs(str(raw)) else os.path.join(str(unit_file.parent), str(raw))))
+            if not isinstance(raw, str):
+                raise EstateError(unit_file, f"line {path_attr.line}: include.{label}.path must be a string", unit_path)
+            path = self.session.path(posixpath.normpath(raw if os.path.isabs(raw) else os.path.join(str(unit_file.parent), raw)))
             if str(path) not in self.contents and not path.is_file():
-                raise EstateError(unit_file, f"line {path_attr.line}: include {label!r} points to {raw}, which does not exist")
+                raise EstateError(unit_file, f"line {path_attr.line}: include {label!r} points to {raw}, which does not exist", unit_path)
             strategy = "shallow"
-            if "merge_strategy" in block.body.attributes:
-                strategy = str(bare.eval(block.body.attributes["merge_strategy"].value))
+            if "merge_strategy" in attrs:
+                strategy = self.eval_required(bare, attrs["merge_strategy"].value, f"include.{label}.merge_strategy", unit_path, attrs["merge_strategy"].line)
+                if strategy not in MERGE_STRATEGIES:
+                    raise EstateError(
+                        unit_file,
+                        f"line {attrs['merge_strategy'].line}: include.{label}.merge_strategy must be one of "
+                        f"{', '.join(MERGE_STRATEGIES)}, not {strategy!r}",
+                        unit_path,
+                    )
+            exposed = False
+            if "expose" in attrs:
+                exposed = _hcl_bool(
+                    self.eval_required(bare, attrs["expose"].value, f"include.{label}.expose", unit_path, attrs["expose"].line),
+                    unit_file, f"include.{label}.expose", attrs["expose"].line, unit_path,
+                )
             included = Scope(self.session, path, current_dir=unit_file.parent, include_dir=path.parent)
             if included.body.blocks_of("include"):
                 raise EstateError(path, f"includes another file, but Terragrunt allows one level of include (included by {unit_path})")
-            includes[label] = (path, included.config_map())
+            includes[label] = (path, included.config_map(), exposed)
             scopes.append((included, strategy))
         return includes, scopes
 
-    def read_dependency(self, scope: Scope, block: Block, unit_path: str) -> Dependency:
-        name = block.labels[0] if block.labels else ""
-        attrs = block.body.attributes
-        if "config_path" not in attrs:
-            raise EstateError(scope.file, f"line {block.line}: dependency {name!r} has no config_path")
-        raw = self.eval_required(scope, attrs["config_path"].value, f"dependency.{name}.config_path", unit_path, attrs["config_path"].line)
-        path = self.unit_ref(scope, str(raw), f"dependency.{name}.config_path", unit_path, attrs["config_path"].line)
+    def read_dependencies(self, merged: list[tuple[Scope, str]], unit_path: str) -> dict[str, Dependency]:
+        """Dependency blocks across the unit and its includes: a deep include merges same-named blocks
+        attribute by attribute, otherwise the unit's block replaces the included one."""
+        blocks: dict[str, dict[str, tuple[Scope, Attribute]]] = {}
+        lines: dict[str, tuple[Scope, int]] = {}
+        for s, strategy in merged:
+            seen_here: set[str] = set()
+            for block in s.body.blocks_of("dependency"):
+                name = block.labels[0] if block.labels else ""
+                if name in seen_here:
+                    raise EstateError(s.file, f"line {block.line}: two dependency blocks named {name!r}", unit_path)
+                seen_here.add(name)
+                attrs = {a: (s, attr) for a, attr in block.body.attributes.items()}
+                if name in blocks and (strategy == "deep" or self._deep_parent(merged, name)):
+                    blocks[name] = {**blocks[name], **attrs}
+                else:
+                    blocks[name] = attrs
+                lines[name] = (s, block.line)
+        return {name: self.read_dependency(name, attrs, lines[name], unit_path) for name, attrs in blocks.items()}
+
+    @staticmethod
+    def _deep_parent(merged: list[tuple[Scope, str]], name: str) -> bool:
+        return any(
+            strategy == "deep" and any((b.labels or ("",))[0] == name for b in s.body.blocks_of("dependency"))
+            for s, strategy in merged
+        )
+
+    def read_dependency(self, name: str, attrs: dict[str, tuple[Scope, Attribute]], where: tuple[Scope, int], unit_path: str) -> Dependency:
+        block_scope, block_line = where
         enabled = True
         if "enabled" in attrs:
-            enabled = bool(self.eval_required(scope, attrs["enabled"].value, f"dependency.{name}.enabled", unit_path, attrs["enabled"].line))
+            s, attr = attrs["enabled"]
+            value = self.eval_required(s, attr.value, f"dependency.{name}.enabled", unit_path, attr.line)
+            enabled = _hcl_bool(value, s.file, f"dependency.{name}.enabled", attr.line, unit_path)
+        if "config_path" not in attrs:
+            raise EstateError(block_scope.file, f"line {block_line}: dependency {name!r} has no config_path", unit_path)
+        s, attr = attrs["config_path"]
+        if not enabled:
+            # A disabled dependency is no edge; its target may legitimately not exist (e.g. prod only).
+            try:
+                raw = materialize(s.eval(attr.value))
+            except (Unresolvable, EvaluationError):
+                raw = None
+            return Dependency(name, str(raw or ""), False, False, str(s.file))
+        raw = self.eval_required(s, attr.value, f"dependency.{name}.config_path", unit_path, attr.line)
+        if not isinstance(raw, str) or not raw:
+            raise EstateError(s.file, f"line {attr.line}: dependency.{name}.config_path must be a path, not {raw!r}", unit_path)
+        path = self.unit_ref(s, raw, f"dependency.{name}.config_path", unit_path, attr.line)
         skip_outputs = False
         if "skip_outputs" in attrs:
+            so_scope, so_attr = attrs["skip_outputs"]
             try:
-                skip_outputs = bool(scope.eval(attrs["skip_outputs"].value))
+                skip_outputs = _hcl_bool(materialize(so_scope.eval(so_attr.value)), so_scope.file, "skip_outputs", so_attr.line, unit_path)
             except (Unresolvable, EvaluationError):
                 skip_outputs = False
-        return Dependency(name, path, enabled, skip_outputs, str(scope.file))
+        return Dependency(name, path, True, skip_outputs, str(s.file))
 
     def unit_ref(self, scope: Scope, raw: str, attribute: str, unit_path: str, line: int | None = None) -> str:
         """A config_path / dependencies path → unit path under the root, or a clear error."""
@@ -378,7 +443,11 @@ class _Reader:
         if account_file is not None:
             values = self.session.read_config(account_file).value.get("locals").resolve()
             if "account_id" not in values:
-                raise EstateError(account_file, "locals has no account_id", unit_path)
+                declared = "account_id" in values.get("__all__", ()) or any(
+                    "account_id" in b.body.attributes for b in self.parse(account_file).blocks_of("locals")
+                )
+                cause = "locals.account_id cannot be evaluated statically" if declared else "locals has no account_id"
+                raise EstateError(account_file, cause, unit_path)
             account = Account(
                 key=account_file.parent.relative_to(self.root).as_posix() if account_file.parent != self.root else "",
                 name=str(values.get("account_name", account_file.parent.name)),
@@ -422,39 +491,59 @@ class _Reader:
             use_lockfile=bool(known("use_lockfile") or False),
         )
 
-    def content_hash(self, files: tuple[Path, ...], module_dir: Path | None) -> str:
+    def module_closure(self, module_dir: Path | None) -> tuple[Path, ...]:
+        if module_dir is None or not module_dir.is_dir():
+            return ()
+        if module_dir not in self.closures:
+            self.closures[module_dir] = local_module_closure(module_dir)
+        return self.closures[module_dir]
+
+    def content_hash(self, files: tuple[Path, ...], trees: tuple[Path, ...]) -> str:
+        """What code_version follows: config files read, module trees (with the local modules they
+        call) and files or directories named by inputs (cluster configs, lifecycle scripts)."""
         digest = hashlib.sha256()
         root = str(self.root) + "/"
         for path in files:
             digest.update(str(path).removeprefix(root).encode())
             digest.update(self.file_hash(path).encode())
-        if module_dir is not None and module_dir.is_dir():
-            key = str(module_dir)
-            if key not in self.module_hashes:
-                self.module_hashes[key] = hash_module_tree(module_dir)
-            digest.update(self.module_hashes[key].encode())
+        for path in trees:
+            if path not in self.path_hashes:
+                self.path_hashes[path] = hash_path(path)
+            digest.update(self.path_hashes[path].encode())
         return digest.hexdigest()[:16]
 
     # -- fallback -----------------------------------------------------------------------------
     def terragrunt_find_dependencies(self, unit_path: str) -> list[str] | None:
+        """Ask `terragrunt find --json --dag --dependencies` (once per load); None without terragrunt."""
         binary = shutil.which(os.environ.get("ML_CLUSTERS_TERRAGRUNT", "terragrunt"))
         if binary is None:
             return None
         if self._find_result is None:
-            proc = subprocess.run(
-                [binary, "--working-dir", str(self.root), "find", "--json", "--dag", "--dependencies"],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
+            command = f"{binary} --working-dir {self.root} find --json --dag --dependencies"
+            try:
+                proc = subprocess.run(
+                    [binary, "--working-dir", str(self.root), "find", "--json", "--dag", "--dependencies"],
+                    capture_output=True,
+                    text=True,
+                    timeout=300,
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise EstateError(self.root, f"`{command}` could not run: {exc}") from None
             if proc.returncode != 0:
-                raise EstateError(self.root, f"`terragrunt find` failed: {proc.stderr.strip().splitlines()[-1:]}")
-            self._find_result = {
-                item["path"]: list(item.get("dependencies", []))
-                for item in json.loads(proc.stdout or "[]")
-                if item.get("type", "unit") == "unit"
-            }
-        return self._find_result.get(unit_path, [])
+                last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                raise EstateError(self.root, f"`{command}` failed (exit {proc.returncode}): {last}")
+            try:
+                items = json.loads(proc.stdout or "[]")
+                self._find_result = {
+                    str(item["path"]).strip("/"): [str(d).strip("/") for d in item.get("dependencies", [])]
+                    for item in items
+                    if item.get("type", "unit") == "unit"
+                }
+            except (ValueError, TypeError, KeyError, AttributeError):
+                raise EstateError(self.root, f"`{command}` printed something that is not its documented JSON") from None
+        if unit_path not in self._find_result:
+            raise EstateError(self.root, f"`terragrunt find` does not list unit {unit_path!r}", unit_path)
+        return self._find_result[unit_path]
 
 
 class _UseTerragruntFind(Exception):
@@ -472,3 +561,22 @@ def _check_acyclic(root: Path, units: dict[str, Unit]) -> None:
         raise EstateError(
             first.dir / UNIT_FILE, "dependency cycle: " + " -> ".join(cycle)
         ) from None
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _hcl_bool(value: Any, file: Path, attribute: str, line: int, unit_path: str) -> bool:
+    """HCL's conversion to bool: true/false and the strings "true"/"false"; anything else is an error."""
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise EstateError(file, f"line {line}: {attribute} must be a bool, not {value!r}", unit_path)

@@ -119,8 +119,9 @@ def write_tree(base: Path, units: int, accounts: int = 2, regions: int = 2) -> P
                         extra = f'dependencies {{\n  paths = ["../cluster-{i - 1:04d}"]\n}}\n'
                 unit_dir = region_dir / name
                 unit_dir.mkdir(exist_ok=True)
+                # Every file distinct, as in a real tree: no two units share a parse.
                 (unit_dir / "terragrunt.hcl").write_text(
-                    UNIT % {"component": component, "extra": extra, "name": name}
+                    UNIT % {"component": component, "extra": extra, "name": f"acct{a}-r{r}-{name}"}
                 )
                 count += 1
     return live

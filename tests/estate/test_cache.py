@@ -35,7 +35,7 @@ def test_warm_load_reparses_only_changed_files(tmp_path: Path, counted_parses):
     assert warm.units == cold.units and warm.edges == cold.edges
 
     changed = live / "account-0/region-0/cluster-0003/terragrunt.hcl"
-    changed.write_text(changed.read_text().replace('name = "cluster-0003"', 'name = "renamed"'))
+    changed.write_text(changed.read_text().replace('name = "acct0-r0-cluster-0003"', 'name = "renamed"'))
     counted_parses.clear()
     after = load_estate(live, cache_dir=cache)
     assert len(counted_parses) == 1 and 'name = "renamed"' in counted_parses[0]

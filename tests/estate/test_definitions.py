@@ -34,3 +34,20 @@ def test_asset_list_has_every_unit(tmp_path: Path):
     units = set(load_estate(cache=False).units)
     assert units, "the live tree has no units"
     assert units <= listed, sorted(units - listed)
+
+
+@pytest.mark.slow
+def test_bad_live_tree_is_one_line_not_a_stack_trace(tmp_path: Path):
+    live = tmp_path / "live"
+    live.mkdir()
+    (live / "unit").mkdir()
+    (live / "unit" / "terragrunt.hcl").write_text('include "x" {\n')
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ML_CLUSTERS_LIVE_DIR": str(live)}
+    proc = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"ml-clusters: the live tree cannot be read: {live}/unit/terragrunt.hcl: invalid HCL at line 2" in output
+    assert "Traceback" not in output and "Stack Trace" not in output
