@@ -32,7 +32,7 @@ from typing import Any
 
 import hcl2.parser
 from hcl2.postlexer import PostLexer
-from lark import Lark, Token, Tree
+from lark import Lark, Token, Transformer
 from lark.exceptions import LarkError, UnexpectedInput
 
 
@@ -71,7 +71,7 @@ def _parser() -> Lark:
     # Building the LALR tables takes a second or more; Lark keeps them in a cache file, which lives
     # in our own (user-owned) cache directory, keyed by the python-hcl2 version.
     grammar_dir = os.path.dirname(hcl2.parser.__file__)
-    options = {"parser": "lalr", "propagate_positions": False, "postlex": PostLexer()}
+    options = {"parser": "lalr", "propagate_positions": False, "postlex": PostLexer(), "transformer": _Builder()}
     try:
         from ml_clusters.estate.cache import cache_base
 
@@ -86,171 +86,205 @@ def _parser() -> Lark:
 def parse_hcl(text: str) -> Body:
     """Parse HCL source into a Body. Raises HclSyntaxError with line/column on bad input."""
     try:
-        tree = _parser().parse(text + "\n")
+        return _parser().parse(text + "\n")
     except UnexpectedInput as exc:
         line = getattr(exc, "line", "?")
         column = getattr(exc, "column", "?")
         token = getattr(exc, "token", None)
         near = f" near {str(token).strip()!r}" if token is not None and str(token).strip() else ""
         raise HclSyntaxError(f"invalid HCL at line {line}, column {column}{near}") from None
-    except (LarkError, RecursionError) as exc:
-        raise HclSyntaxError(f"invalid HCL: {str(exc).splitlines()[0]}") from None
-    try:
-        return _Folder(text).body(tree.children[0])
     except RecursionError:
         raise HclSyntaxError("expressions nested too deeply to read") from None
+    except LarkError as exc:
+        raise HclSyntaxError(f"invalid HCL: {str(exc).splitlines()[0]}") from None
 
 
-_BINARY_OPS = {"==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%", "&&", "||"}
+class _NL:
+    """Marker for newlines/comments; dropped by every rule that sees it."""
 
 
-class _Folder:
-    """Folds python-hcl2's Lark tree into the node tuples above."""
+_NEWLINE = _NL()
 
-    def __init__(self, source: str):
-        self.source = source
 
-    @staticmethod
-    def line(tree: Tree) -> int:
-        for token in tree.scan_values(lambda v: isinstance(v, Token)):
-            return token.line or 0
-        return 0
+def _values(children: list) -> list:
+    """Sub-results only: no tokens (punctuation), no newline markers."""
+    return [c for c in children if not isinstance(c, (Token, _NL))]
 
-    def body(self, tree: Tree) -> Body:
+
+def _name_of(node: Any) -> str:
+    # identifier → ("var", name); keyword / literal_value used as a name → ("lit", value)
+    if isinstance(node, Token):
+        return str(node)
+    value = node[1]
+    if value is True or value is False:
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
+class _Builder(Transformer):
+    """Builds the node tuples while Lark parses (LALR with an embedded transformer: no parse tree)."""
+
+    def start(self, children):
+        return children[0]
+
+    def body(self, children):
         attributes: dict[str, Attribute] = {}
         blocks: list[Block] = []
-        for child in tree.children:
-            if not isinstance(child, Tree):
-                continue
-            if child.data == "attribute":
-                name = self.name(child.children[0])
-                value_tree = child.children[-1]
-                attributes[name] = Attribute(name, self.expr(value_tree), self.line(child))
-            elif child.data == "block":
-                parts = [c for c in child.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
-                *heads, body_tree = parts
-                block_type = self.name(heads[0])
-                labels = tuple(self.label(h) for h in heads[1:])
-                blocks.append(Block(block_type, labels, self.body(body_tree), self.line(child)))
+        for child in children:
+            if isinstance(child, Attribute):
+                attributes[child.name] = child
+            elif isinstance(child, Block):
+                blocks.append(child)
         return Body(attributes, tuple(blocks))
 
-    @staticmethod
-    def name(tree: Tree | Token) -> str:
-        if isinstance(tree, Token):
-            return str(tree)
-        return str(tree.children[0])
+    def attribute(self, children):
+        name, eq, value = children[0], children[1], children[-1]
+        return Attribute(_name_of(name), value, eq.line or 0)
 
-    def label(self, tree: Tree) -> str:
-        if tree.data == "string":
-            node = self.string(tree)
-            return node[1] if node[0] == "lit" else render(node)
-        return self.name(tree)
+    def block(self, children):
+        brace = next(c for c in children if isinstance(c, Token) and c.type == "LBRACE")
+        heads = [c for c in children if isinstance(c, tuple)]
+        body = next(c for c in children if isinstance(c, Body))
+        labels = tuple(h[1] if h[0] in ("lit", "var") else render(h) for h in heads[1:])
+        return Block(_name_of(heads[0]), labels, body, brace.line or 0)
 
-    def expr(self, tree: Tree | Token) -> tuple:
-        if isinstance(tree, Token):
-            return ("lit", str(tree))
-        kind = tree.data
-        children = [c for c in tree.children if not (isinstance(c, Tree) and c.data == "new_line_or_comment")]
-        if kind == "expr_term":
-            inner = [c for c in children if isinstance(c, Tree)]
-            return self.expr(inner[0])
-        if kind == "int_lit":
-            return ("lit", int(children[0]))
-        if kind == "float_lit":
-            return ("lit", float(children[0]))
-        if kind == "literal_value":
-            return ("lit", {"true": True, "false": False, "null": None}[str(children[0])])
-        if kind == "string":
-            return self.string(tree)
-        if kind in ("heredoc_template", "heredoc_template_trim"):
-            return self.heredoc(str(children[0]), trim=kind.endswith("trim"))
-        if kind == "identifier":
-            return ("var", str(children[0]))
-        if kind == "keyword":
-            return ("lit", str(children[0]))
-        if kind == "get_attr_expr_term":
-            target, get_attr = children
-            return ("attr", self.expr(target), self.name(get_attr.children[-1]))
-        if kind == "index_expr_term":
-            target, index = children
-            if index.data == "short_index":
-                key: tuple = ("lit", int(index.children[-1]))
-            else:
-                key = self.expr([c for c in index.children if isinstance(c, Tree)][0])
-            return ("index", self.expr(target), key)
-        if kind == "function_call":
-            name_tree, *rest = children
-            name = self.name(name_tree)
-            args: tuple = ()
-            expand = False
-            for part in rest:
-                if isinstance(part, Tree) and part.data == "arguments":
-                    arg_trees = [c for c in part.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
-                    args = tuple(self.expr(a) for a in arg_trees)
-                    expand = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in part.children)
-            return ("call", name, args, expand)
-        if kind == "tuple":
-            return ("tuple", tuple(self.expr(c) for c in children if isinstance(c, Tree)))
-        if kind == "object":
-            items = []
-            for elem in children:
-                if isinstance(elem, Tree) and elem.data == "object_elem":
-                    key_tree, value_tree = [c for c in elem.children if isinstance(c, Tree)]
-                    items.append((self.object_key(key_tree), self.expr(value_tree)))
-            return ("object", tuple(items))
-        if kind == "conditional":
-            test, then, otherwise = [c for c in children if isinstance(c, Tree)]
-            return ("cond", self.expr(test), self.expr(then), self.expr(otherwise))
-        if kind == "binary_op":
-            left, term = [c for c in children if isinstance(c, Tree)]
-            op_tree, right = [c for c in term.children if isinstance(c, Tree) and c.data != "new_line_or_comment"]
-            op = str(op_tree.children[0]).strip()  # the post-lexer may fold a newline into it
-            return ("binop", op, self.expr(left), self.expr(right))
-        if kind == "unary_op":
-            op, operand = children
-            return ("unary", str(op).strip(), self.expr(operand))
-        return ("opaque", str(kind))
+    def new_line_or_comment(self, children):
+        return _NEWLINE
 
-    def object_key(self, tree: Tree) -> tuple:
-        inner = [c for c in tree.children if isinstance(c, Tree)]
-        if not inner:
-            return ("lit", str(tree.children[0]))
-        node = self.expr(inner[0])
-        # A bare identifier key (`vpc_id = ...`) is a literal name, not a variable reference.
-        if node[0] == "var":
-            return ("lit", node[1])
-        return node
+    def identifier(self, children):
+        return ("var", str(children[0]))
 
-    def string(self, tree: Tree) -> tuple:
+    def keyword(self, children):
+        return ("lit", str(children[0]))
+
+    def literal_value(self, children):
+        return ("lit", {"true": True, "false": False, "null": None}[str(children[0])])
+
+    def int_lit(self, children):
+        return ("lit", int(children[0]))
+
+    def float_lit(self, children):
+        return ("lit", float(children[0]))
+
+    def string(self, children):
         parts: list[Any] = []
-        for part in tree.children:
-            if not isinstance(part, Tree):
+        for part in children:
+            if isinstance(part, Token):
                 continue  # the quotes
-            piece = part.children[0]
-            if isinstance(piece, Token):
-                if piece.type == "ESCAPED_INTERPOLATION":
-                    parts.append(str(piece)[1:])
-                elif piece.type == "ESCAPED_DIRECTIVE":
-                    parts.append(str(piece)[1:])
-                else:
-                    parts.append(_unescape(str(piece)))
-            elif piece.data == "interpolation":
-                expr_tree = [c for c in piece.children if isinstance(c, Tree)][0]
-                parts.append(self.expr(expr_tree))
-            else:
+            if part[0] == "directive":
                 return ("opaque", "template_directive")
+            parts.append(part[1])
         return _template(parts)
 
-    def heredoc(self, raw: str, trim: bool) -> tuple:
-        # <<EOF\n...\nEOF\n : the body between the first line and the closing marker.
-        lines = raw.split("\n")
-        body = "\n".join(lines[1:-2]) + "\n" if len(lines) > 2 else ""
-        if trim:
-            body = textwrap.dedent(body)
-        if "${" not in body and "%{" not in body:
-            return ("lit", body)
-        # Interpolated heredocs (generated provider files) are never needed to resolve the graph.
-        return ("opaque", "heredoc_template")
+    def string_part(self, children):
+        piece = children[0]
+        if isinstance(piece, Token):
+            if piece.type in ("ESCAPED_INTERPOLATION", "ESCAPED_DIRECTIVE"):
+                return ("text", str(piece)[1:])
+            return ("text", _unescape(str(piece)))
+        return piece  # ("interp", node) or ("directive",)
+
+    def interpolation(self, children):
+        return ("interp", _values(children)[0])
+
+    def _directive(self, children):
+        return ("directive",)
+
+    template_if_start = template_else = template_endif = template_for_start = template_endfor = _directive
+
+    def expr_term(self, children):
+        return _values(children)[0]
+
+    def conditional(self, children):
+        test, then, otherwise = _values(children)
+        return ("cond", test, then, otherwise)
+
+    def binary_op(self, children):
+        left, term = _values(children)
+        return ("binop", term[1], left, term[2])
+
+    def binary_term(self, children):
+        op, right = _values(children)
+        return ("bterm", op, right)
+
+    def binary_operator(self, children):
+        return str(children[0]).strip()  # the post-lexer may fold a newline into it
+
+    def unary_op(self, children):
+        return ("unary", str(children[0]).strip(), children[1])
+
+    def tuple(self, children):
+        return ("tuple", tuple(_values(children)))
+
+    def object(self, children):
+        return ("object", tuple((e[1], e[2]) for e in _values(children)))
+
+    def object_elem(self, children):
+        key, value = _values(children)
+        return ("elem", key, value)
+
+    def object_elem_key(self, children):
+        values = _values(children)
+        if not values:
+            return ("lit", str(children[0]))
+        node = values[0]
+        # A bare identifier key (`vpc_id = ...`) is a literal name, not a variable reference.
+        return ("lit", node[1]) if node[0] == "var" else node
+
+    def heredoc_template(self, children):
+        return _heredoc(str(children[0]), trim=False)
+
+    def heredoc_template_trim(self, children):
+        return _heredoc(str(children[0]), trim=True)
+
+    def function_call(self, children):
+        values = _values(children)
+        name = values[0][1]
+        args: tuple = ()
+        expand = False
+        for value in values[1:]:
+            if value[0] == "args":
+                args, expand = value[1], value[2]
+        return ("call", name, args, expand)
+
+    def arguments(self, children):
+        expand = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in children)
+        return ("args", tuple(_values(children)), expand)
+
+    def index_expr_term(self, children):
+        target, index = children
+        return ("index", target, index[1])
+
+    def braces_index(self, children):
+        return ("idx", _values(children)[0])
+
+    def short_index(self, children):
+        return ("idx", ("lit", int(children[-1])))
+
+    def get_attr_expr_term(self, children):
+        target, get_attr = children
+        return ("attr", target, get_attr[1])
+
+    def get_attr(self, children):
+        return ("getattr", _name_of(_values(children)[0]))
+
+    def _opaque(self, children):
+        return ("opaque", "expression")
+
+    attr_splat_expr_term = full_splat_expr_term = for_tuple_expr = for_object_expr = _opaque
+    attr_splat = full_splat = for_intro = for_cond = template_string = _opaque
+
+
+def _heredoc(raw: str, trim: bool) -> tuple:
+    # <<EOF\n...\nEOF\n : the body between the first line and the closing marker.
+    lines = raw.split("\n")
+    body = "\n".join(lines[1:-2]) + "\n" if len(lines) > 2 else ""
+    if trim:
+        body = textwrap.dedent(body)
+    if "${" not in body and "%{" not in body:
+        return ("lit", body)
+    # Interpolated heredocs (generated provider files) are never needed to resolve the graph.
+    return ("opaque", "heredoc_template")
 
 
 def _template(parts: list[Any]) -> tuple:

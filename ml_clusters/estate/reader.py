@@ -390,6 +390,8 @@ class _Reader:
             return materialize(scope.eval(node))
         except EvaluationError as exc:
             raise EstateError(scope.file, f"{where}{attribute}: {exc}", unit_path) from None
+        except RecursionError:
+            raise EstateError(scope.file, f"{where}{attribute}: expression nested too deeply", unit_path) from None
         except Unresolvable as exc:
             found = self.terragrunt_find_dependencies(unit_path)
             if found is not None and attribute.startswith(("dependency.", "dependencies.")):
@@ -417,8 +419,8 @@ class _Reader:
                 continue
             try:
                 out[key] = materialize(scope.eval(value_node))
-            except (Unresolvable, EvaluationError):
-                out[key] = Unresolved(render(value_node))
+            except (Unresolvable, EvaluationError, RecursionError):
+                out[key] = Unresolved("<expression nested too deeply>" if _too_deep(value_node) else render(value_node))
         return out
 
     def resolve_module(self, unit_dir: Path, source: Any) -> tuple[str | None, Path | None]:
@@ -580,3 +582,11 @@ def _hcl_bool(value: Any, file: Path, attribute: str, line: int, unit_path: str)
     if value in ("true", "false"):
         return value == "true"
     raise EstateError(file, f"line {line}: {attribute} must be a bool, not {value!r}", unit_path)
+
+
+def _too_deep(node: tuple) -> bool:
+    try:
+        render(node)
+        return False
+    except RecursionError:
+        return True
