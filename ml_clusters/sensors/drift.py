@@ -1,0 +1,424 @@
+"""Drift, in two tiers, both reporting the check `no_drift` on every unit with remote state.
+
+1. `drift_sensor` — the fast probe, every few minutes. For each unit it reads the Terraform state from
+   the state bucket (bucket/key/region that root.hcl's `remote_state` gives the unit, as evaluated by
+   the estate reader), and compares a curated set of attributes with the live API (see tfstate.py).
+   No terragrunt, no lock. One `list_objects_v2` per state bucket tells which states changed (ETag);
+   only those are downloaded again. A suspected drift fails the check and requests a plan-mode run of
+   that unit, with run key `<unit>:<state serial>` so it is requested once per state version.
+2. `daily_full_plan` schedule — every unit through the execution plane's plan mode (a real
+   `terragrunt plan` with refresh). `plan_drift_sensor` reads the plan observations of finished runs
+   and reports `no_drift` from them: drift found by refresh, or pending changes (plan exit code 2),
+   fail the check.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import dagster as dg
+
+from ml_clusters.assets.terragrunt_units import ASSETS_NAME
+from ml_clusters.estate import Account, Estate, Unit
+from ml_clusters.resources.aws import SliceUnavailable, describe_aws_error
+from ml_clusters.sensors.core import Outcome, ProbeContext, ProbeReport, Skip, Slice, TickCursor, md_table
+from ml_clusters.sensors.tfstate import (
+    KINDS,
+    MISSING,
+    Comparison,
+    StateFormatError,
+    StateResource,
+    TerraformState,
+    compare_resources,
+    parse_state,
+)
+
+CHECK_NAME = "no_drift"
+AREA = "drift"
+STATE_MODULE = "tfstate"
+PLAN_RUN_CONFIG = {"ops": {ASSETS_NAME: {"config": {"mode": "plan"}}}}
+TRIGGER_TAG = "ml-clusters/trigger"
+
+
+def plan_run_request(unit_path: str, key: dg.AssetKey, run_key: str | None, trigger: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        asset_selection=[key],
+        run_key=run_key,
+        run_config=PLAN_RUN_CONFIG,
+        tags={TRIGGER_TAG: trigger, "ml-clusters/unit": unit_path, "ml-clusters/mode": "plan"},
+    )
+
+
+def target_units(estate: Estate) -> list[Unit]:
+    return [
+        u
+        for u in estate.units.values()
+        if u.remote_state is not None and u.remote_state.backend == "s3" and u.remote_state.bucket and u.remote_state.key
+    ]
+
+
+# --- reading states --------------------------------------------------------------------------------------
+
+# (bucket, key) → (ETag, parsed state or the reason it cannot be parsed). Lives as long as the code
+# server, so a tick only downloads the states that changed since the previous one.
+_states: dict[tuple[str, str], tuple[str, TerraformState | StateFormatError]] = {}
+_states_lock = threading.Lock()
+
+
+def clear_state_cache() -> None:
+    with _states_lock:
+        _states.clear()
+
+
+def _state_account(ctx: ProbeContext, unit: Unit) -> Account:
+    """The account whose observer role reads the state bucket."""
+    wanted = ctx.settings.state_account_id
+    if wanted is None:
+        owners = [u.account for u in ctx.estate.units.values() if u.module == STATE_MODULE and u.account]
+        if owners:
+            return owners[0]
+        return unit.account
+    for account in ctx.estate.accounts.values():
+        if account.id == wanted:
+            return account
+    return Account(key=f"account-{wanted}", name=wanted, id=wanted)
+
+
+@dataclass
+class StateRead:
+    state: TerraformState | None = None  # None: no object at that key (never applied)
+    problem: str | None = None  # unreadable or unsupported
+
+
+def _read_states(ctx: ProbeContext, slice_: Slice, bucket: str, keys: set[str]) -> dict[str, StateRead]:
+    s3 = ctx.client(slice_, "s3")
+    etags: dict[str, str] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            if item["Key"] in keys:
+                etags[item["Key"]] = item.get("ETag", "")
+    reads: dict[str, StateRead] = {}
+    for key in keys:
+        etag = etags.get(key)
+        if etag is None:
+            reads[key] = StateRead()
+            continue
+        with _states_lock:
+            cached = _states.get((bucket, key))
+        if cached is None or cached[0] != etag:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            try:
+                parsed: TerraformState | StateFormatError = parse_state(body)
+            except StateFormatError as error:
+                parsed = error
+            cached = (etag, parsed)
+            with _states_lock:
+                _states[(bucket, key)] = cached
+        parsed = cached[1]
+        reads[key] = StateRead(problem=str(parsed)) if isinstance(parsed, StateFormatError) else StateRead(parsed)
+    return reads
+
+
+# --- the fast probe --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _LiveResult:
+    live: dict[tuple[str, str], Any] = field(default_factory=dict)  # (type, id) → live view
+    failed_types: dict[str, str] = field(default_factory=dict)  # type → why it could not be read
+
+
+def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
+    report = ProbeReport(CHECK_NAME)
+    if not units:
+        return report
+
+    # 1. The states, grouped by the bucket that holds them.
+    locations: dict[tuple[Slice, str], dict[str, Unit]] = {}
+    for unit in units:
+        rs = unit.remote_state
+        if rs is None or rs.backend != "s3" or not rs.bucket or not rs.key:
+            report.unknown[unit.path] = "the unit has no S3 remote_state"
+            continue
+        state_slice = Slice(_state_account(ctx, unit), rs.region or unit.region or "us-east-1")
+        locations.setdefault((state_slice, rs.bucket), {})[rs.key] = unit
+
+    reads: dict[str, StateRead] = {}
+    for (state_slice, bucket), by_key in sorted(locations.items(), key=lambda item: (item[0][0].label, item[0][1])):
+        try:
+            for key, read in _read_states(ctx, state_slice, bucket, set(by_key)).items():
+                reads[by_key[key].path] = read
+        except Exception as error:  # noqa: BLE001 - the bucket is unreadable: these units stay unknown
+            skip = Skip(state_slice, f"terraform state s3://{bucket}", describe_aws_error(error))
+            report.skips.append(skip)
+            ctx.log.warning(f"skipped {skip}")
+            for unit in by_key.values():
+                report.unknown[unit.path] = str(skip)
+
+    # 2. What to compare, per account/region of the unit (resources of aliased providers may live
+    #    elsewhere: their account is not known statically, so they are listed as not compared).
+    wanted: dict[Slice, dict[str, set[str]]] = {}
+    comparable: dict[str, list[StateResource]] = {}
+    not_compared: dict[str, list[str]] = {}
+    for unit in units:
+        read = reads.get(unit.path)
+        if read is None or read.state is None:
+            continue
+        slice_ = ctx.slice_of(unit)
+        for resource in read.state.resources:
+            kind = KINDS.get(resource.type)
+            if kind is None:
+                continue
+            if resource.provider_alias is not None or slice_ is None:
+                not_compared.setdefault(unit.path, []).append(f"{resource.address}: provider alias {resource.provider_alias!r}")
+                continue
+            identity = kind.identity(resource.attributes)
+            if not identity:
+                not_compared.setdefault(unit.path, []).append(f"{resource.address}: no id in state")
+                continue
+            comparable.setdefault(unit.path, []).append(resource)
+            wanted.setdefault(slice_, {}).setdefault(resource.type, set()).add(identity)
+
+    # 3. Live views, batched per account/region and type.
+    def fetch_live(slice_: Slice) -> _LiveResult:
+        result = _LiveResult()
+        for type_, ids in sorted(wanted[slice_].items()):
+            kind = KINDS[type_]
+            try:
+                for identity, live in kind.fetch(ctx.client(slice_, kind.service), sorted(ids)).items():
+                    result.live[(type_, identity)] = live
+            except SliceUnavailable:
+                raise  # the whole account/region is out of reach: in_slices records one skip
+            except Exception as error:  # noqa: BLE001 - one API down only costs its resources
+                result.failed_types[type_] = describe_aws_error(error)
+        return result
+
+    live_by_slice = ctx.in_slices(sorted(wanted, key=lambda s: s.label), "live api", fetch_live, report.skips)
+    for slice_, result in live_by_slice.items():
+        for type_, reason in result.failed_types.items():
+            skip = Skip(slice_, type_, reason)
+            report.skips.append(skip)
+            ctx.log.warning(f"skipped {skip}")
+
+    # 4. Compare and judge.
+    for unit in units:
+        if unit.path in report.unknown:
+            continue
+        read = reads.get(unit.path)
+        location = f"s3://{unit.remote_state.bucket}/{unit.remote_state.key}"
+        if read is None:
+            continue
+        if read.problem:
+            report.unknown[unit.path] = f"{location}: {read.problem}"
+            continue
+        if read.state is None:
+            report.outcomes[unit.path] = Outcome(True, f"no state at {location} yet (the unit was never applied)", {"state": location})
+            report.observations[unit.path] = {"resources_compared": 0, "drifted_attributes": 0, "drifted_resources": 0}
+            continue
+        slice_ = ctx.slice_of(unit)
+        resources = comparable.get(unit.path, [])
+        if resources and slice_ not in live_by_slice:
+            reason = next((str(s) for s in report.skips if s.slice == slice_), "live API unreachable")
+            report.unknown[unit.path] = reason
+            continue
+        result = live_by_slice.get(slice_) or _LiveResult()
+        skipped_here = [r for r in resources if r.type in result.failed_types]
+        notes = list(not_compared.get(unit.path, [])) + [
+            f"{r.address}: {result.failed_types[r.type]}" for r in skipped_here
+        ]
+        checked = [r for r in resources if r.type not in result.failed_types]
+        comparison = compare_resources(
+            checked, lambda r: result.live.get((r.type, KINDS[r.type].identity(r.attributes)), MISSING)
+        )
+        comparison.not_compared = notes
+        if skipped_here and not comparison.differences:
+            # No drift among what could be read is not "no drift": say what could not be read.
+            report.unknown[unit.path] = "; ".join(f"{r.address}: {result.failed_types[r.type]}" for r in skipped_here)
+            continue
+        outcome, numbers = _judge(read.state, location, comparison)
+        report.outcomes[unit.path], report.observations[unit.path] = outcome, numbers
+        if not outcome.passed:
+            report.run_requests.append(
+                plan_run_request(unit.path, ctx.asset_key_for(unit), f"{unit.path}:{read.state.serial}", "drift-probe")
+            )
+    return report
+
+
+def _judge(state: TerraformState, location: str, comparison: Comparison) -> tuple[Outcome, dict[str, float | int]]:
+    drifted = sorted({d.address for d in comparison.differences})
+    numbers: dict[str, float | int] = {
+        "resources_compared": comparison.compared,
+        "drifted_resources": len(drifted),
+        "drifted_attributes": len(comparison.differences),
+        "state_serial": state.serial,
+    }
+    metadata: dict[str, Any] = {
+        "state": location,
+        "serial": state.serial,
+        "lineage": state.lineage,
+        **numbers,
+    }
+    if comparison.differences:
+        metadata["differences"] = md_table(
+            ["resource", "attribute", "in state", "live"],
+            [(d.address, d.attribute, d.recorded, d.live) for d in comparison.differences],
+        )
+    if comparison.not_compared:
+        metadata["not_compared"] = dg.MetadataValue.json(comparison.not_compared)
+    if comparison.differences:
+        first = comparison.differences[0]
+        description = (
+            f"suspected drift in {len(drifted)} resource(s): {first.address} {first.attribute} "
+            f"{first.recorded} → {first.live}; a plan of this unit was requested"
+        )
+        return Outcome(False, description, metadata), numbers
+    description = f"{comparison.compared} resource(s) match the state (serial {state.serial})"
+    if comparison.not_compared:
+        description += f"; {len(comparison.not_compared)} not compared"
+    return Outcome(True, description, metadata), numbers
+
+
+# --- the full plan -----------------------------------------------------------------------------------------
+
+
+def build_full_plan_schedule(
+    estate: Estate,
+    translator: Any,
+    *,
+    cron_schedule: str,
+    default_status: dg.DefaultScheduleStatus,
+    name: str = "daily_full_plan",
+) -> dg.ScheduleDefinition:
+    """Plan every unit (plan mode never records a materialization) on a schedule, UTC."""
+    keys = [translator.get_asset_key(estate.units[p]) for p in estate.topological_order]
+    return dg.ScheduleDefinition(
+        name=name,
+        cron_schedule=cron_schedule,
+        execution_timezone="UTC",
+        target=dg.AssetSelection.assets(*keys),
+        run_config=PLAN_RUN_CONFIG,
+        tags={TRIGGER_TAG: name, "ml-clusters/mode": "plan"},
+        default_status=default_status,
+        description="Plan every unit (terragrunt plan with refresh). plan_drift_sensor turns the results into no_drift.",
+    )
+
+
+@dataclass(frozen=True)
+class PlanVerdict:
+    drifted: int
+    pending: int  # resources the plan would add/change/destroy/replace (exit code 2 when > 0)
+    headline: str
+    drifted_resources: Any
+
+
+def plan_verdict(metadata: dict[str, Any]) -> PlanVerdict | None:
+    """Read a plan observation of the execution plane (metadata mode == "plan"); None for others."""
+
+    def value(name: str, default: Any = None) -> Any:
+        entry = metadata.get(name)
+        return getattr(entry, "value", entry) if entry is not None else default
+
+    if str(value("mode", "")) != "plan":
+        return None
+    pending = sum(int(value(n, 0) or 0) for n in ("to_add", "to_change", "to_destroy", "to_replace"))
+    return PlanVerdict(
+        drifted=int(value("drifted", 0) or 0),
+        pending=pending,
+        headline=str(value("headline", "")),
+        drifted_resources=value("drifted_resources", []),
+    )
+
+
+def build_plan_drift_sensor(
+    estate: Estate,
+    translator: Any,
+    *,
+    minimum_interval_seconds: int,
+    default_status: dg.DefaultSensorStatus,
+    name: str = "plan_drift_sensor",
+) -> dg.SensorDefinition:
+    by_key = {translator.get_asset_key(u): u for u in target_units(estate)}
+    finished = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
+
+    @dg.sensor(
+        name=name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description="Reports no_drift from the plan observations of finished plan runs (e.g. daily_full_plan).",
+    )
+    def _plan_drift(context):
+        cursor = TickCursor.load(context.cursor)
+        since = cursor.extra.get("updated_after")
+        seen_at_boundary = set(cursor.extra.get("runs_at_boundary", []))
+        updated_after = (
+            datetime.fromisoformat(since) - timedelta(seconds=1)
+            if since
+            else datetime.now(timezone.utc) - timedelta(days=1)
+        )
+        records = context.instance.get_run_records(
+            dg.RunsFilter(statuses=finished, updated_after=updated_after), order_by="update_timestamp", ascending=True
+        )
+        latest: dict[dg.AssetKey, tuple[str, PlanVerdict]] = {}
+        newest, at_newest = since, set(seen_at_boundary)
+        for record in records:
+            run_id = record.dagster_run.run_id
+            stamp = record.update_timestamp.isoformat()
+            if since and stamp <= since and run_id in seen_at_boundary:
+                continue
+            for entry in context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION):
+                observation = entry.asset_observation
+                if observation is None or observation.asset_key not in by_key:
+                    continue
+                verdict = plan_verdict(dict(observation.metadata))
+                if verdict is not None:
+                    latest[observation.asset_key] = (run_id, verdict)
+            if newest is None or stamp > newest:
+                newest, at_newest = stamp, {run_id}
+            elif stamp == newest:
+                at_newest.add(run_id)
+        events = [_plan_evaluation(key, run_id, verdict) for key, (run_id, verdict) in latest.items()]
+        next_cursor = TickCursor(
+            ticks=cursor.ticks + 1,
+            last_tick=datetime.now(timezone.utc).isoformat(),
+            failing=sorted("/".join(e.asset_key.path) for e in events if not e.passed),
+            extra={"updated_after": newest, "runs_at_boundary": sorted(at_newest)},
+        )
+        if events:
+            context.log.info(f"{name}: no_drift from {len(events)} plan observation(s)")
+        return dg.SensorResult(asset_events=events, cursor=next_cursor.dumps())
+
+    return _plan_drift
+
+
+def _plan_evaluation(key: dg.AssetKey, run_id: str, verdict: PlanVerdict) -> dg.AssetCheckEvaluation:
+    metadata = {
+        "source": f"full plan, run {run_id}",
+        "plan": verdict.headline,
+        "drifted_resources": dg.MetadataValue.json(verdict.drifted_resources),
+        "drifted": verdict.drifted,
+        "pending_changes": verdict.pending,
+    }
+    if verdict.drifted:
+        return dg.AssetCheckEvaluation(
+            asset_key=key,
+            check_name=CHECK_NAME,
+            passed=False,
+            description=f"plan found drift in {verdict.drifted} resource(s): {verdict.headline}",
+            metadata=metadata,
+        )
+    if verdict.pending:
+        return dg.AssetCheckEvaluation(
+            asset_key=key,
+            check_name=CHECK_NAME,
+            passed=False,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"plan has pending changes (exit code 2): {verdict.headline}",
+            metadata=metadata,
+        )
+    return dg.AssetCheckEvaluation(
+        asset_key=key, check_name=CHECK_NAME, passed=True, description="plan: no changes", metadata=metadata
+    )
