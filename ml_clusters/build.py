@@ -3,6 +3,8 @@ configured live tree at import time)."""
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from ml_clusters.estate import Estate
@@ -18,6 +20,23 @@ def build_defs(estate: Estate, translator: TerragruntTranslator | None = None) -
     translator = translator or TerragruntTranslator()
     return dg.Definitions.merge(
         build_unit_defs(estate, translator),
-        build_monitoring_defs(estate, translator),
+        build_monitoring_defs(estate, translator, intervals=sensor_intervals_from_env()),
         build_capacity_defs(estate, translator),
     )
+
+
+def sensor_intervals_from_env() -> dict[str, int]:
+    """`ML_CLUSTERS_SENSOR_INTERVAL_SECONDS=N` runs every monitoring sensor every N seconds (the demo
+    uses 60 so its plots grow by the minute); unset, each sensor keeps its own default."""
+    from ml_clusters.sensors import SENSOR_SPECS
+
+    raw = os.environ.get("ML_CLUSTERS_SENSOR_INTERVAL_SECONDS", "").strip()
+    if not raw:
+        return {}
+    try:
+        seconds = int(raw)
+        if seconds < 5:
+            raise ValueError
+    except ValueError:
+        raise SystemExit(f"ml-clusters: ML_CLUSTERS_SENSOR_INTERVAL_SECONDS must be a whole number >= 5, not {raw!r}") from None
+    return {spec.name: seconds for spec in SENSOR_SPECS}
