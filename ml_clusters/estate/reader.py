@@ -148,6 +148,18 @@ class _Reader:
             self.parse_cache.put(key, body)
         return body
 
+    def prefetch(self) -> None:
+        """Parse every uncached file of the tree up front, in parallel when there are many."""
+        from ml_clusters.estate.parallel import parse_many
+
+        missing: dict[str, bytes] = {}
+        for path, data in self.contents.items():
+            key = self.file_hash(path)
+            if key not in missing and self.parse_cache.get(key) is None:
+                missing[key] = data
+        for key, body in parse_many(missing).items():
+            self.parse_cache.put(key, body)
+
     def file_hash(self, path: Path) -> str:
         key = str(path)
         if key not in self.file_hashes:
@@ -161,6 +173,7 @@ class _Reader:
     # -- units --------------------------------------------------------------------------------
     def read(self, unit_dirs: list[Path], stack_dirs: list[Path]) -> Estate:
         self.unit_dirs = {str(d) for d in unit_dirs}
+        self.prefetch()
         units: dict[str, Unit] = {}
         for unit_dir in unit_dirs:
             unit = self.read_unit(unit_dir)

@@ -62,3 +62,18 @@ def test_corrupt_cache_is_rebuilt(tmp_path: Path):
     for path in cache.iterdir():
         path.write_bytes(b"garbage")
     assert len(load_estate(live, cache_dir=cache).units) == 10
+
+
+def test_parallel_parse_gives_the_same_estate_and_names_bad_files(tmp_path: Path, monkeypatch):
+    import ml_clusters.estate.parallel as parallel
+    from ml_clusters.estate import EstateError
+
+    live = write_tree(tmp_path, 60)
+    serial = load_estate(live, cache=False)
+    monkeypatch.setattr(parallel, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setenv("ML_CLUSTERS_PARSE_WORKERS", "2")
+    assert load_estate(live, cache=False).units == serial.units
+    bad = live / "account-1/region-1/storage/terragrunt.hcl"
+    bad.write_text("locals {\n")
+    with pytest.raises(EstateError, match="account-1/region-1/storage/terragrunt.hcl: invalid HCL"):
+        load_estate(live, cache=False)
