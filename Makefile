@@ -27,7 +27,7 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 test: install
-	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 demo: $(STAMP)
 	$(BIN)/ml-clusters sandbox
@@ -37,6 +37,9 @@ validate: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/graph_load.py
+	$(BIN)/python benchmarks/orchestration.py
+	$(BIN)/python benchmarks/sensor_tick.py
+	$(BIN)/python benchmarks/sandbox_start.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .dagster_home .pytest_cache
