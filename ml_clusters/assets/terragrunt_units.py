@@ -12,8 +12,9 @@ from ml_clusters.resources.terragrunt import TerragruntCli
 from ml_clusters.translator import TerragruntTranslator
 
 ASSETS_NAME = "terragrunt_units"
-# Instance concurrency pool of the step: with a limit of 1 (see docs/readme/execution.md), two runs
-# never run terragrunt against the estate at the same time, whatever launched them.
+# Instance concurrency pool of the step: with a limit of 1 (`concurrency: pools: default_limit: 1`,
+# see docs/readme/execution.md), two runs never run terragrunt against the estate at the same time,
+# whatever launched them: the pool is on the op, not on a job or a run tag.
 TERRAGRUNT_POOL = "terragrunt"
 RESOURCE_KEY = "terragrunt"
 
@@ -89,8 +90,8 @@ def build_unit_assets(estate: Estate, translator: TerragruntTranslator) -> dg.As
     return terragrunt_units
 
 
-# Run tag carried by the plan/apply jobs; `concurrency.runs.tag_concurrency_limits` on it in
-# dagster.yaml queues apply runs one at a time (see docs/readme/execution.md).
+# Run tag carried by the plan/apply jobs, for optional run-queue limits in dagster.yaml. Not a
+# safety mechanism: Materialize-button runs don't carry it; the `terragrunt` pool is what protects.
 MODE_TAG = "ml-clusters/mode"
 
 

@@ -56,12 +56,14 @@ def _read(path: Path) -> bytes:
 def data_paths_in(value: object, live_root: Path) -> set[Path]:
     """Existing files/directories named by evaluated input values (cluster configs, scripts, ...).
 
-    Directories that contain the live root (the repository itself) are never taken: they would make
-    every unit depend on everything.
+    Only paths inside the estate (the live root's parent, e.g. `terraform/`) count: an input such as
+    a mount path `/home` names the cluster's filesystem, not a file of ours. Directories that contain
+    the live root are never taken: they would make every unit depend on everything.
     """
     found: set[Path] = set()
     stack = [value]
     root = str(live_root)
+    estate_dir = os.path.dirname(root.rstrip("/")) + "/"
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
@@ -70,6 +72,8 @@ def data_paths_in(value: object, live_root: Path) -> set[Path]:
             stack.extend(item)
         elif isinstance(item, str) and item.startswith("/") and "\n" not in item and len(item) < 4096:
             normalized = os.path.normpath(item)
+            if not normalized.startswith(estate_dir):
+                continue
             if root == normalized or root.startswith(normalized.rstrip("/") + "/"):
                 continue
             if os.path.exists(normalized):

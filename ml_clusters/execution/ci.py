@@ -1,22 +1,29 @@
 """CI selection: the units a git diff touches, plus everything downstream of them.
 
-A unit is touched when a file it reads changed (its terragrunt.hcl, included files such as
-root.hcl / _envcommon / account.hcl / region.hcl), a file in its directory changed, or a file of its
-local module changed, including local modules that module calls (`source = "../kms"`).
+A unit is touched when a file it reads changed (`unit.files`: its terragrunt.hcl and every file it
+includes or reads, such as root.hcl / _envcommon / account.hcl / region.hcl), a file in its directory
+changed, a file of its local module or of a local module that module calls changed
+(`unit.module_dirs`), or a file or directory named by its inputs changed (`unit.data_paths`, e.g.
+terraform/cluster-configs/parallelcluster/training-cluster.yaml). The estate computes these, and the
+unit's code_version hashes the same set, so what CI plans and what Dagster marks changed agree.
+
+Changed files under the estate's parent directory (terraform/: modules, cluster-configs, gitops)
+that no unit claims are reported, never dropped silently; GitOps manifests are synced by Argo CD,
+not planned by Terraform, and are reported as such.
 """
 
 from __future__ import annotations
 
-import re
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
-from ml_clusters.estate import Estate
+from ml_clusters.estate import Estate, Unit
 
-_LOCAL_SOURCE = re.compile(r"""\bsource\s*=\s*"(\.{1,2}/[^"]*)\"""")
 PLAN_CONFIG_JSON = '{"ops":{"terragrunt_units":{"config":{"mode":"plan"}}}}'
+GITOPS_DIR = "gitops"  # <estate root's parent>/gitops: Kubernetes manifests Argo CD syncs
 
 
 class SelectionError(Exception):
@@ -27,7 +34,8 @@ class SelectionError(Exception):
 class Selection:
     changed: dict[str, str]  # unit path → why (the first changed file that touches it)
     downstream: tuple[str, ...]  # units downstream of a changed unit, not changed themselves
-    ignored_files: tuple[str, ...]  # changed files under the live root that no unit reads
+    ignored_files: tuple[str, ...] = ()  # changed files under the estate's parent dir no unit reads
+    gitops_files: tuple[str, ...] = ()  # changed files under <parent>/gitops: Argo CD's, not Terraform's
 
     @property
     def units(self) -> tuple[str, ...]:
@@ -54,57 +62,75 @@ def changed_files(repo: Path, base: str, head: str | None = None) -> list[Path]:
 
 
 def select_changed(estate: Estate, files: Iterable[Path]) -> Selection:
-    files = [Path(f).absolute() for f in files]
-    changed: dict[str, str] = {}
-    used: set[Path] = set()
+    files = list(dict.fromkeys(Path(f).absolute().resolve() for f in files))
+    changed: dict[str, str] = {}  # unit → why (its first changed file)
+    claimed: set[Path] = set()  # changed files some unit depends on
     for path in estate.topological_order:
-        unit = estate.units[path]
-        why = _why_touched(unit, files, estate.root)
-        if why:
-            changed[path], file = why
-            used.add(file)
+        needs = _Needs.of(estate.units[path])
+        for f in files:
+            reason = needs.reason(f, estate.root)
+            if reason:
+                claimed.add(f)
+                changed.setdefault(path, reason)
     below = {d for c in changed for d in estate.downstream_of(c)}
     downstream = [p for p in estate.topological_order if p in below and p not in changed]
-    root = estate.root.absolute()
-    ignored = tuple(str(f.relative_to(root)) for f in files if _under(f, root) and f not in used)
-    return Selection(changed=changed, downstream=tuple(downstream), ignored_files=ignored)
+    estate_dir = estate.root.resolve().parent  # terraform/: live, modules, cluster-configs, gitops
+    gitops = estate_dir / GITOPS_DIR
+    unclaimed = [f for f in files if f not in claimed and f.is_relative_to(estate_dir)]
+    return Selection(
+        changed=changed,
+        downstream=tuple(downstream),
+        ignored_files=tuple(_rel(f, estate.root) for f in unclaimed if not f.is_relative_to(gitops)),
+        gitops_files=tuple(_rel(f, estate.root) for f in unclaimed if f.is_relative_to(gitops)),
+    )
 
 
-def _why_touched(unit, files: list[Path], root: Path) -> tuple[str, Path] | None:
-    reads = {Path(f).absolute() for f in unit.files}
-    module_dirs = local_module_closure(unit.module_dir) if unit.module_dir else []
-    for f in files:
-        if f in reads:
-            return f"{_rel(f, root)} changed", f
-        if _under(f, Path(unit.dir).absolute()):
-            return f"{_rel(f, root)} changed", f
-        for module_dir in module_dirs:
-            if _under(f, module_dir):
-                return f"module file {_rel(f, root)} changed", f
-    return None
+@dataclass(frozen=True)
+class _Needs:
+    """What a unit's plan depends on, as resolved paths (the estate's view: files, modules, data)."""
+
+    files: frozenset[Path]
+    unit_dir: Path
+    module_dirs: tuple[Path, ...]
+    data_paths: tuple[Path, ...]
+    inputs: Any
+
+    @classmethod
+    def of(cls, unit: Unit) -> "_Needs":
+        return cls(
+            files=frozenset(Path(f).resolve() for f in unit.files),
+            unit_dir=Path(unit.dir).resolve(),
+            module_dirs=tuple(Path(d).resolve() for d in unit.module_dirs),
+            data_paths=tuple(Path(d).resolve() for d in unit.data_paths),
+            inputs=unit.inputs,
+        )
+
+    def reason(self, f: Path, root: Path) -> str | None:
+        """Why changing `f` (resolved) changes the unit's plan, or None."""
+        if f in self.files or f.is_relative_to(self.unit_dir):
+            return f"{_rel(f, root)} changed"
+        if any(f.is_relative_to(d) for d in self.module_dirs):
+            return f"module file {_rel(f, root)} changed"
+        # A data path is a file or a directory named by an input; a file under it counts. A deleted
+        # file the inputs still name is no data path any more, but the unit's plan changes all the same.
+        if any(f.is_relative_to(d) for d in self.data_paths) or _named_by_inputs(f, self.inputs):
+            return f"input file {_rel(f, root)} changed"
+        return None
 
 
-def local_module_closure(module_dir: Path) -> list[Path]:
-    """The module directory and every local module it calls, transitively."""
-    found: list[Path] = []
-    frontier = [Path(module_dir).resolve()]
-    while frontier:
-        current = frontier.pop()
-        if current in found or not current.is_dir():
-            continue
-        found.append(current)
-        for tf in current.glob("*.tf"):
-            for source in _LOCAL_SOURCE.findall(tf.read_text(errors="replace")):
-                frontier.append((current / source).resolve())
-    return found
-
-
-def _under(path: Path, directory: Path) -> bool:
-    try:
-        path.resolve().relative_to(directory.resolve())
-        return True
-    except ValueError:
-        return False
+def _named_by_inputs(f: Path, inputs: Any) -> bool:
+    """Whether an input value is exactly the absolute path `f` (existing or not)."""
+    target = os.path.normpath(str(f))
+    stack = [inputs]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str) and item.startswith("/") and os.path.normpath(item) == target:
+            return True
+    return False
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -44,6 +44,7 @@ def plan_changed(
         raise typer.Exit(2) from None
 
     against = f"{base}...{head}" if head else f"{base} (merge-base) and the working tree"
+    _report_unplanned(selection)
     if not selection.units:
         typer.echo(
             f"No Terragrunt unit is affected by the changes between {against}: nothing to plan. "
@@ -80,6 +81,21 @@ def plan_changed(
         raise typer.Exit(2)
     done = subprocess.run([_dagster_executable(), *args], env=env)
     raise typer.Exit(done.returncode)
+
+
+def _report_unplanned(selection) -> None:
+    """Changed files under terraform/ that this command will not plan, said out loud."""
+    if selection.gitops_files:
+        typer.echo(
+            f"Not planned by Terraform ({len(selection.gitops_files)}): GitOps manifests, synced to the clusters "
+            "by Argo CD after merge (review them in the diff):"
+        )
+        for name in selection.gitops_files:
+            typer.echo(f"  {name}")
+    if selection.ignored_files:
+        typer.echo(f"Ignored ({len(selection.ignored_files)}): changed, but no unit reads them:")
+        for name in selection.ignored_files:
+            typer.echo(f"  {name}")
 
 
 def _keys_missing_from_location(python_file: Optional[Path], module: str, keys: list[str], env: dict) -> list[str]:

@@ -2,8 +2,12 @@
 
 Layout: `<root>/<unit path>/<code_version>/<run id>.tfplan` + `record.json` naming the current saved
 plan (when, which run, the summary). Each run writes its own plan file, so a run never applies a
-plan file another run is rewriting. Plan files hold the planned values, sensitive ones included:
-the store is owner-only (0700).
+plan file another run is rewriting.
+
+Plan files hold the planned values, sensitive ones included, so the store root is a directory of our
+own: `ml-clusters-plans`, created owner-only (0700) inside the configured base directory. The base
+(ML_CLUSTERS_PLAN_DIR, DAGSTER_HOME, ...) may be shared, so it is never chmod-ed; an existing store
+root is used only when it is a real directory owned by us with no group/other access, never "fixed".
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +24,11 @@ from ml_clusters.execution.plan_summary import PlanSummary
 
 NO_CODE_VERSION = "no-code-version"
 RECORD = "record.json"
+STORE_DIR_NAME = "ml-clusters-plans"
+
+
+class PlanStoreError(Exception):
+    """The plan store can't be used safely or at all, as one line naming the directory."""
 
 
 @dataclass(frozen=True)
@@ -33,29 +42,79 @@ class StoredPlan:
 
 
 def default_plan_dir(instance_root: str | None = None) -> Path:
-    """$ML_CLUSTERS_PLAN_DIR, else $DAGSTER_HOME/ml-clusters/plans, else beside the Dagster instance."""
+    """The store root: `ml-clusters-plans` inside $ML_CLUSTERS_PLAN_DIR, else $DAGSTER_HOME, else the
+    Dagster instance's directory, else the per-user cache ($XDG_CACHE_HOME or ~/.cache)/ml-clusters."""
     if os.environ.get("ML_CLUSTERS_PLAN_DIR"):
-        return Path(os.environ["ML_CLUSTERS_PLAN_DIR"]).expanduser().absolute()
-    home = os.environ.get("DAGSTER_HOME") or instance_root
-    if home:
-        return Path(home).expanduser().absolute() / "ml-clusters" / "plans"
-    # An ephemeral instance (tests, `dg.materialize` without an instance) has no home.
-    return Path(tempfile.gettempdir()) / f"ml-clusters-plans-{os.getuid()}"
+        base = Path(os.environ["ML_CLUSTERS_PLAN_DIR"]).expanduser()
+    elif os.environ.get("DAGSTER_HOME") or instance_root:
+        base = Path(os.environ.get("DAGSTER_HOME") or instance_root).expanduser()  # type: ignore[arg-type]
+    else:
+        # An ephemeral instance (`dg.materialize` without one) has no home. Not /tmp: a predictable
+        # shared path there could be created first by another user.
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        base = Path(cache).expanduser() / "ml-clusters"
+    return base.absolute() / STORE_DIR_NAME
+
+
+def ensure_private_dir(directory: Path) -> Path:
+    """Create `directory` owner-only if missing (parents as the umask says); check an existing one.
+
+    Raises PlanStoreError (one line naming the directory) when it can't be created, or exists but is
+    not a directory we own with no group/other permissions. Only a directory made here is chmod-ed.
+    """
+    directory = Path(directory)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        else:
+            os.chmod(directory, 0o700)  # ours, just made: the umask may not have left exactly 0700
+        info = os.lstat(directory)
+    except OSError as error:
+        raise PlanStoreError(
+            f"plan store {directory}: cannot create it ({error.strerror or error}); "
+            "set ML_CLUSTERS_PLAN_DIR to a directory you can write"
+        ) from None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise PlanStoreError(f"plan store {directory}: exists but is not a directory (a symlink or file); refusing to use it")
+    if info.st_uid != os.getuid():
+        raise PlanStoreError(
+            f"plan store {directory}: owned by uid {info.st_uid}, not by this user (uid {os.getuid()}); "
+            "set ML_CLUSTERS_PLAN_DIR to a directory of your own"
+        )
+    if info.st_mode & 0o077:
+        raise PlanStoreError(
+            f"plan store {directory}: mode {stat.S_IMODE(info.st_mode):04o} lets other users in and saved plans "
+            "hold sensitive values; `chmod 700` it or set ML_CLUSTERS_PLAN_DIR elsewhere"
+        )
+    return directory
 
 
 class PlanStore:
     def __init__(self, root: Path):
         self.root = Path(root).absolute()
+        self._checked = False
+
+    def ensure(self) -> Path:
+        """Create or check the store root (see ensure_private_dir); once per store object."""
+        if not self._checked:
+            ensure_private_dir(self.root)
+            self._checked = True
+        return self.root
 
     def _dir(self, unit: str, code_version: str | None) -> Path:
         return self.root / unit.strip("/") / (code_version or NO_CODE_VERSION)
 
     def plan_file(self, unit: str, code_version: str | None, run_id: str) -> Path:
         """Where this run writes a new plan for the unit (absolute; directory created owner-only)."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.root, 0o700)
+        self.ensure()
         directory = self._dir(unit, code_version)
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)  # inside the owner-only root
+        except OSError as error:
+            raise PlanStoreError(f"plan store {directory}: cannot create it ({error.strerror or error})") from None
         return directory / f"{_safe(run_id)}.tfplan"
 
     def forget(self, unit: str, code_version: str | None) -> None:
@@ -74,8 +133,11 @@ class PlanStore:
             "summary": summary.to_dict(),
         }
         tmp = directory / f"{RECORD}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(record, indent=1))
-        tmp.replace(directory / RECORD)
+        try:
+            tmp.write_text(json.dumps(record, indent=1))
+            tmp.replace(directory / RECORD)
+        except OSError as error:
+            raise PlanStoreError(f"plan store {directory}: cannot write {RECORD} ({error.strerror or error})") from None
         if previous is not None and previous.plan_file.name != Path(plan_file).name:
             previous.plan_file.unlink(missing_ok=True)
         return self._stored(directory, record)

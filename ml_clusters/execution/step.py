@@ -24,7 +24,7 @@ from ml_clusters.execution.executor import (
     execute_units,
 )
 from ml_clusters.execution.guard import AllowedDestroy, GuardVerdict
-from ml_clusters.execution.plan_store import PlanStore, default_plan_dir
+from ml_clusters.execution.plan_store import PlanStore, PlanStoreError, default_plan_dir
 from ml_clusters.execution.plan_summary import PlanSummary
 from ml_clusters.execution.unit_runner import Applied, GuardBlocked, Planned, UnitRunner
 from ml_clusters.resources.terragrunt import TerragruntCli, TerragruntNotFound
@@ -66,6 +66,10 @@ def run_terragrunt_step(
     allow = tuple(AllowedDestroy(unit=a.unit.strip("/"), address=a.address) for a in config.allow_destroy)
 
     store = PlanStore(default_plan_dir(getattr(context.instance, "root_directory", None)))
+    try:
+        store.ensure()  # an unusable plan store fails the step once, before any unit starts
+    except PlanStoreError as unusable:
+        raise dg.Failure(description=str(unusable)) from None
     code_versions = context.assets_def.code_versions_by_key
     runner = UnitRunner(
         cli=terragrunt,

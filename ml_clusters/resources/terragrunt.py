@@ -171,7 +171,18 @@ class TerragruntCli(dg.ConfigurableResource):
     interrupt_grace_seconds: float = Field(
         default=60.0, ge=0, description="after SIGINT, time tofu gets to release the state lock before SIGKILL."
     )
-    extra_env: dict[str, str] = Field(default_factory=dict, description="extra environment for terragrunt.")
+    # Values given here in code or in run config are stored by Dagster (job snapshot, run config) and
+    # shown in the UI: never a secret. Secrets stay in the environment of the process running the
+    # step (terragrunt inherits all of it) or come in as dg.EnvVar("NAME"), which Dagster stores by
+    # name and resolves at run time. Values are never logged, and kept out of the resource's repr.
+    extra_env: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,
+        description=(
+            "extra environment for terragrunt, e.g. TF_LOG or TG_PROVIDER_CACHE. Stored and shown by Dagster: "
+            'no secrets (terragrunt inherits the process environment; or use dg.EnvVar("NAME")).'
+        ),
+    )
 
     @field_validator("lock_timeout")
     @classmethod

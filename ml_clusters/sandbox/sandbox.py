@@ -173,13 +173,21 @@ def reset_home(home: Path) -> None:
 
 def write_instance_config(home: Path) -> Path:
     """The sandbox's dagster.yaml: Dagster's embedded SQLite storage under `home`, sensors evaluated on
-    threads so all four tick together, generous code-server start-up for a busy 2-core machine."""
+    threads so all four tick together, generous code-server start-up for a busy 2-core machine.
+
+    `concurrency.pools.default_limit: 1` limits the `terragrunt` pool (the `terragrunt_units` step) to
+    one step at a time, so two runs never apply the same unit at once, whatever launched them (the
+    Materialize button, a sensor, the jobs). Run limits live under `concurrency.runs`: Dagster rejects
+    `run_queue.max_concurrent_runs` next to a `concurrency` block."""
     config = {
         "telemetry": {"enabled": False},
         "nux": {"enabled": False},
         "sensors": {"use_threads": True, "num_workers": 4},
         "code_servers": {"local_startup_timeout": 300},
-        "run_queue": {"max_concurrent_runs": 2},
+        "concurrency": {
+            "runs": {"max_concurrent_runs": 2},
+            "pools": {"default_limit": 1},
+        },
     }
     path = home / "dagster.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

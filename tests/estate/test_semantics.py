@@ -275,3 +275,8 @@ def test_code_version_follows_data_files_and_called_modules(tmp_path: Path, base
     assert second.content_hash != first.content_hash
     config.write_text("Queues: [gpu]\n")
     assert load_estate(base, cache_dir=cache).units["a/r/app"].content_hash != second.content_hash
+
+
+def test_inputs_naming_machine_paths_are_not_data_files(base: Path):
+    write(base, {"a/r/app/terragrunt.hcl": 'inputs = {\n  mount_path = "/home"\n  tmp = "/tmp"\n}\n'})
+    assert load_estate(base, cache=False).units["a/r/app"].data_paths == ()

@@ -4,6 +4,7 @@
     double.script({"acme/us-east-1/storage": {"changes": [...]}}, defaults={"sleep": 0.2})
     env = double.env()            # ML_CLUSTERS_TERRAGRUNT, TG_DOUBLE_SCRIPT, TG_DOUBLE_STATE
     double.calls("plan")          # what the double recorded, one dict per finished command
+    double.sequence_span(unit)    # order of its commands among all recorded lines (no clocks)
 """
 
 from __future__ import annotations
@@ -82,11 +83,18 @@ class TerragruntDouble:
             if r["event"] == "start" and (command is None or r["command"] == command) and (unit is None or r["unit"] == unit)
         ]
 
-    def span(self, unit: str) -> tuple[float, float]:
-        """(first start, last end) over every command the double ran for the unit."""
-        calls = self.calls(unit=unit)
-        assert calls, f"the double never ran {unit}"
-        return min(c["start"] for c in calls), max(c["time"] for c in calls)
+    def sequence_span(self, unit: str | None = None, ppid: int | None = None) -> tuple[int, int]:
+        """(line of the first start, line of the last end) in calls.jsonl for the unit's commands.
+
+        The file is append-only (O_APPEND), so line order is the order things happened: a command's
+        end line is written before it exits. Comparing lines asserts order without any clock.
+        """
+        lines = [
+            (i, r) for i, r in enumerate(self.records())
+            if (unit is None or r["unit"] == unit) and (ppid is None or r["ppid"] == ppid)
+        ]  # fmt: skip
+        assert lines, f"the double never ran {unit or ppid}"
+        return min(i for i, r in lines if r["event"] == "start"), max(i for i, r in lines if r["event"] == "end")
 
     def lock_files(self) -> list[Path]:
         return sorted((self.state / "locks").glob("*.tflock")) if (self.state / "locks").exists() else []

@@ -16,12 +16,13 @@ from ml_clusters.estate import load_estate
 from ml_clusters.execution import cli as execution_cli
 from ml_clusters.execution.ci import PLAN_CONFIG_JSON, changed_files, select_changed
 
-from .double import FIXTURES, TerragruntDouble, process_environment
+from .double import FIXTURES, REPO, TerragruntDouble, process_environment
 
 LOCATION = Path(__file__).resolve().parent / "units_location.py"
 ML_CLUSTERS = Path(sys.executable).parent / "ml-clusters"
 NET_E, KMS, STORAGE, CLUSTER = "acme/us-east-1/networking", "acme/us-east-1/kms", "acme/us-east-1/storage", "acme/us-east-1/cluster"
 NET_W, REPLICA = "acme/us-west-2/networking", "acme/us-west-2/replica"
+PCLUSTER, HYPERPOD = "main-account/us-east-1/parallelcluster", "secondary-account/us-west-2/hyperpod-slurm"
 
 
 # This area's commands on their own app, so another area's half-finished CLI can't break these
@@ -41,6 +42,18 @@ def repo(tmp_path: Path, monkeypatch) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(FIXTURES / "small", root / "terraform")
     (root / "README.md").write_text("docs\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "estate")
+    monkeypatch.setenv("ML_CLUSTERS_CACHE_DIR", str(tmp_path / "estate-cache"))
+    return root
+
+
+@pytest.fixture
+def real_repo(tmp_path: Path, monkeypatch) -> Path:
+    """A git repository holding a copy of this project's terraform/ tree, committed on main."""
+    root = tmp_path / "real"
+    shutil.copytree(REPO / "terraform", root / "terraform", ignore=shutil.ignore_patterns(".terragrunt-cache", ".terraform"))
     git(root, "init", "-q", "-b", "main")
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
     git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "estate")
@@ -73,6 +86,40 @@ def test_root_hcl_change_selects_everything(repo):
     with (repo / "terraform/live/root.hcl").open("a") as f:
         f.write("\n# touched\n")
     assert len(selection_for(repo).units) == 6
+
+
+def test_a_cluster_config_change_selects_the_unit_whose_inputs_name_it(real_repo):
+    config = real_repo / "terraform/cluster-configs/parallelcluster/training-cluster.yaml"
+    config.write_text(config.read_text() + "\n# bigger head node\n")
+    selection = selection_for(real_repo)
+    assert selection.changed == {PCLUSTER: "input file cluster-configs/parallelcluster/training-cluster.yaml changed"}
+    estate = load_estate(real_repo / "terraform/live", cache=False)
+    assert selection.downstream == estate.downstream_of(PCLUSTER)
+    assert selection.ignored_files == () and selection.gitops_files == ()
+
+
+def test_a_file_under_an_input_directory_counts_and_so_does_deleting_a_named_file(real_repo):
+    (real_repo / "terraform/cluster-configs/hyperpod/lifecycle-scripts/new_hook.sh").write_text("echo hi\n")
+    git(real_repo, "rm", "-q", "terraform/cluster-configs/parallelcluster/training-cluster.yaml")
+    selection = selection_for(real_repo)
+    assert selection.changed == {
+        PCLUSTER: "input file cluster-configs/parallelcluster/training-cluster.yaml changed",
+        HYPERPOD: "input file cluster-configs/hyperpod/lifecycle-scripts/new_hook.sh changed",
+    }
+
+
+def test_unclaimed_and_gitops_changes_are_reported_not_dropped(real_repo):
+    (real_repo / "terraform/gitops/bootstrap/addons.yaml").write_text("# retuned\n")
+    (real_repo / "terraform/cluster-configs/notes.md").write_text("no unit reads this\n")
+    live = real_repo / "terraform/live"
+    result = CliRunner().invoke(app, ["plan-changed", "--base", "main", "--live-dir", str(live), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Not planned by Terraform (1): GitOps manifests, synced to the clusters by Argo CD after merge "
+        "(review them in the diff):\n  gitops/bootstrap/addons.yaml\n"
+    ) in result.output
+    assert "Ignored (1): changed, but no unit reads them:\n  cluster-configs/notes.md\n" in result.output
+    assert "nothing to plan" in result.output and "Running:" not in result.output
 
 
 def test_committed_changes_between_refs(repo):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 
 import dagster as dg
 import pytest
@@ -67,7 +68,7 @@ def test_plan_records_no_materialization_and_keeps_the_plan(double, small_estate
     assert storage["to_add"].value == 1 and storage["mode"].value == "plan"
     assert storage["changed_resources"].value == [{"address": "aws_eks_cluster.this", "type": "aws_eks_cluster", "action": "create"}]
     code_version = small_estate.units[STORAGE].content_hash
-    plan_file = tmp_path / "plans" / STORAGE / code_version / f"{result.run_id}.tfplan"
+    plan_file = tmp_path / "plans" / "ml-clusters-plans" / STORAGE / code_version / f"{result.run_id}.tfplan"
     assert storage["plan_file"].value == str(plan_file) and plan_file.exists()
     assert checks(instance, STORAGE)[0].passed
     assert double.calls("apply") == []
@@ -118,14 +119,19 @@ def test_apply_plans_again_when_an_upstream_changed_after_the_plan(double, small
 
 
 def test_dependency_order_holds_and_independent_units_overlap(double, small_estate, instance):
-    double.script({}, defaults={"sleep": 0.4, "changes": [EKS_CREATE]})
+    # Each root's plan waits, mid-command, until the other roots have started: it can only finish if
+    # they run at the same time (a serial executor would leave the gate "timed out").
+    double.script(
+        {NET_E: {"wait_for_start": [KMS, NET_W]}, KMS: {"wait_for_start": [NET_E]}, NET_W: {"wait_for_start": [NET_E]}},
+        defaults={"changes": [EKS_CREATE]},
+    )
     result = run(small_estate, instance, mode="apply")
     assert result.success, failure_message(result)
     for dependent, dependency in small_estate.edges:
-        assert double.span(dependency)[1] <= double.span(dependent)[0], f"{dependent} started before {dependency} ended"
-    (a_start, a_end), (b_start, b_end), (c_start, c_end) = double.span(NET_E), double.span(KMS), double.span(NET_W)
-    assert a_start < b_end and b_start < a_end, "independent roots did not overlap"
-    assert a_start < c_end and c_start < a_end
+        assert double.sequence_span(dependency)[1] < double.sequence_span(dependent)[0], f"{dependent} started before {dependency} ended"
+    for root in (NET_E, KMS, NET_W):
+        (plan,) = double.calls("plan", root)
+        assert plan["gate"] == "opened", f"{root} did not run alongside the other roots"
     yielded = [e.asset_key for e in events(result, dg.DagsterEventType.ASSET_MATERIALIZATION)]
     assert set(yielded) == {key(p) for p in small_estate.units}
 
@@ -198,15 +204,31 @@ def test_only_the_selected_units_run(double, small_estate, instance):
     assert {c["unit"] for c in double.calls()} == {CLUSTER}
 
 
-def test_terragrunt_output_streams_into_the_dagster_log(double, small_estate, instance):
-    double.script({STORAGE: {"changes": [FSX_REPLACE], "drift": [FSX_REPLACE], "sleep": 0.5}})
-    result = run(small_estate, instance, mode="plan", select=[STORAGE], allow_destroy=[])
-    logs = [r for r in instance.all_logs(result.run_id) if f"[{STORAGE}]" in r.user_message]
+def test_terragrunt_output_streams_into_the_dagster_log(double, small_estate, instance, tmp_path):
+    go = tmp_path / "go"
+    # The double's plan prints its first progress line, then waits for `go`; `go` appears only once
+    # that line is in the run's event log. So the plan can only finish normally if it was streamed.
+    double.script({STORAGE: {"changes": [FSX_REPLACE], "drift": [FSX_REPLACE], "wait_for_file": str(go)}})
+    stop = threading.Event()
+
+    def open_gate_when_logged() -> None:
+        while not stop.wait(0.05):
+            for dagster_run in instance.get_runs(limit=1):
+                if any("Refreshing state" in r.user_message for r in instance.all_logs(dagster_run.run_id)):
+                    go.touch()
+                    return
+
+    watcher = threading.Thread(target=open_gate_when_logged, daemon=True)
+    watcher.start()
+    try:
+        result = run(small_estate, instance, mode="plan", select=[STORAGE], allow_destroy=[])
+    finally:
+        stop.set()
+        watcher.join(10)
     (plan_call,) = double.calls("plan", STORAGE)
-    refresh = next(r for r in logs if "Refreshing state" in r.user_message)
-    # Logged while terragrunt was still running, not after it exited.
-    assert refresh.timestamp < plan_call["time"]
-    assert any("# aws_fsx_lustre_file_system.this must be replaced" in r.user_message for r in logs)
+    assert plan_call["gate"] == "opened", "the progress line reached the Dagster log only after terragrunt exited"
+    logs = [r.user_message for r in instance.all_logs(result.run_id) if f"[{STORAGE}]" in r.user_message]
+    assert any("# aws_fsx_lustre_file_system.this must be replaced" in m for m in logs)
 
 
 def test_unit_timeout_from_run_config(double, small_estate, instance):
@@ -250,7 +272,7 @@ def test_the_real_live_tree_plans_in_dependency_order_across_accounts(double, in
     cross_account = [(a, b) for a, b in estate.edges if a.split("/")[0] != b.split("/")[0]]
     assert cross_account, "the live tree should have cross-account edges"
     for dependent, dependency in estate.edges:
-        assert double.span(dependency)[1] <= double.span(dependent)[0], f"{dependent} started before {dependency} ended"
+        assert double.sequence_span(dependency)[1] < double.sequence_span(dependent)[0], f"{dependent} started before {dependency} ended"
     assert events(result, dg.DagsterEventType.ASSET_MATERIALIZATION) == []
 
 
@@ -267,3 +289,22 @@ def test_a_saved_plan_made_stale_outside_dagster_is_planned_again(double, small_
     metadata = instance.get_latest_materialization_event(key(KMS)).asset_materialization.metadata
     assert metadata["plan_source"].value == "plan made in this run (the saved plan was stale)"
     assert metadata["applied"].value is False  # the fresh plan found the change already applied
+
+
+def test_a_secret_in_extra_env_via_env_var_reaches_terragrunt_and_nothing_dagster_stores(double, small_estate, tmp_path, monkeypatch):
+    secret = "db-pass-7c1e9a4f"
+    monkeypatch.setenv("ML_TEST_DB_PASSWORD", secret)
+    double.script({KMS: {"record_env": ["TF_VAR_db_password", "TF_LOG"]}})
+    resource = TerragruntCli(extra_env={"TF_VAR_db_password": dg.EnvVar("ML_TEST_DB_PASSWORD"), "TF_LOG": "info"})
+    assert secret not in repr(resource) and "ML_TEST_DB_PASSWORD" not in repr(resource)  # extra_env is kept out of repr
+    storage = tmp_path / "dagster"
+    storage.mkdir()
+    with dg.instance_for_test(temp_dir=str(storage)) as inst:
+        result = run(small_estate, inst, mode="plan", select=[KMS], resource=resource)
+        assert result.success, failure_message(result)
+    (started,) = double.started("plan", KMS)
+    assert started["env"] == {"TF_VAR_db_password": secret, "TF_LOG": "info"}  # resolved at run time
+    files = [p for p in storage.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files)  # run storage (run config, job snapshot) and event log
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), f"the extra_env secret was stored in {path}"

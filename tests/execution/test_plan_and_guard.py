@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from ml_clusters.execution.guard import AllowedDestroy, check_plan
-from ml_clusters.execution.plan_store import PlanStore, default_plan_dir
+from ml_clusters.execution.plan_store import PlanStore
 from ml_clusters.execution.plan_summary import PlanFormatError, PlanSummary, summarize_plan
 
 
@@ -105,7 +105,7 @@ def test_plan_store_is_keyed_by_unit_and_code_version(tmp_path):
 
 
 def test_each_run_writes_its_own_plan_file_and_the_latest_is_the_saved_one(tmp_path):
-    store = PlanStore(tmp_path)
+    store = PlanStore(tmp_path / "store")
     summary = summarize_plan(PLAN, True)
     first = store.plan_file("u/r/x", "v1", run_id="run-1")
     second = store.plan_file("u/r/x", "v1", run_id="run-2")
@@ -121,17 +121,9 @@ def test_each_run_writes_its_own_plan_file_and_the_latest_is_the_saved_one(tmp_p
 
 
 def test_a_half_written_plan_is_not_a_saved_plan(tmp_path):
-    store = PlanStore(tmp_path)
+    store = PlanStore(tmp_path / "store")
     plan_file = store.plan_file("u/r/x", "v1", run_id="r")
     plan_file.write_bytes(b"PK")
     store.save("u/r/x", "v1", plan_file, summarize_plan(PLAN, True), run_id="r")
     store.forget("u/r/x", "v1")  # what a new plan does first
     assert store.load("u/r/x", "v1") is None
-
-
-def test_plan_dir_defaults_under_dagster_home(monkeypatch, tmp_path):
-    monkeypatch.delenv("ML_CLUSTERS_PLAN_DIR", raising=False)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
-    assert default_plan_dir() == tmp_path / "ml-clusters" / "plans"
-    monkeypatch.setenv("ML_CLUSTERS_PLAN_DIR", str(tmp_path / "elsewhere"))
-    assert default_plan_dir() == tmp_path / "elsewhere"

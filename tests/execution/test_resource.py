@@ -71,15 +71,22 @@ def test_relative_plan_paths_are_refused(double):
 
 
 def test_output_streams_line_by_line_while_the_command_runs(double, tmp_path: Path):
-    double.script({UNIT: {"changes": [FSX_REPLACE], "drift": [FSX_REPLACE], "sleep": 0.6}})
-    received: list[tuple[float, str, str]] = []
-    TerragruntCli().plan(UNIT_DIR, tmp_path / "plan.tfplan", on_line=lambda s, l: received.append((time.time(), s, l)))
+    go = tmp_path / "go"
+    # The double prints its first progress line, then waits for `go`, which only our line callback
+    # creates: the plan finishes normally only if that line reached us while it was running.
+    double.script({UNIT: {"changes": [FSX_REPLACE], "drift": [FSX_REPLACE], "wait_for_file": str(go)}})
+    received: list[tuple[str, str]] = []
+
+    def on_line(stream: str, line: str) -> None:
+        received.append((stream, line))
+        if "Refreshing state" in line:
+            go.touch()
+
+    TerragruntCli().plan(UNIT_DIR, tmp_path / "plan.tfplan", on_line=on_line)
     (call,) = double.calls("plan")
-    first_progress = next(t for t, stream, line in received if "Refreshing state" in line)
-    # The first progress line reached us before the process even finished: it was streamed.
-    assert first_progress < call["time"]
-    assert any(stream == "stderr" and "Running command: tofu plan" in line for _, stream, line in received)
-    assert any(stream == "stdout" and "must be replaced" in line for _, stream, line in received)
+    assert call["gate"] == "opened", "the progress line arrived only after the process exited"
+    assert any(stream == "stderr" and "Running command: tofu plan" in line for stream, line in received)
+    assert any(stream == "stdout" and "must be replaced" in line for stream, line in received)
 
 
 def test_sensitive_outputs_display_as_sensitive(double, tmp_path: Path):
