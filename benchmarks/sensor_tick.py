@@ -189,7 +189,9 @@ def sensor_tick(defs: dg.Definitions, name: str, instance: dg.DagsterInstance, a
 def queue_capacity(aws: StubbedAwsAccounts, blocks: list[dict], slices: list[tuple[str, str]], naive: bool) -> int:
     """Queue what AWS would answer; returns the number of calls queued (stubbed calls skip HTTP,
     so they are counted here rather than by the request counter)."""
-    flt = {"Filters": [{"Name": "reservation-type", "Values": ["capacity-block"]}]}
+    from ml_clusters.sensors.capacity import RESERVATION_FILTERS
+
+    flt = {"Filters": RESERVATION_FILTERS}
     ec2 = aws.stub(MAIN, "us-east-1", "ec2")
     if naive:
         for block in blocks:

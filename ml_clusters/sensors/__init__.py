@@ -134,7 +134,7 @@ def build_monitoring_defs(
         units = spec.target_units(estate)
         if not units:
             continue
-        target = dg.AssetSelection.assets(*[translator.get_asset_key(u) for u in units]) if spec.requests_runs else None
+        target = drift.plan_selection([translator.get_asset_key(u) for u in units]) if spec.requests_runs else None
         sensors.append(
             build_probe_sensor(
                 name=spec.name,

@@ -1,7 +1,8 @@
 """capacity_expiry_sensor → check `capacity_not_expiring` on the capacity-block units and the clusters
 that use their capacity.
 
-Per account/region: one paginated `ec2.describe_capacity_reservations` filtered to Capacity Blocks and
+Per account/region: one paginated `ec2.describe_capacity_reservations` filtered to live states (Capacity
+Blocks are picked out by their `ReservationType`, which is not a documented server-side filter) and
 one paginated `sagemaker.list_training_plans`. Only for capacity already inside a warning lead time:
 one `describe_capacity_block_extension_offerings` to name the cheapest extension.
 
@@ -67,11 +68,16 @@ class Capacity:
         return f"{self.kind} {self.id}"
 
 
-def _reservations(ec2: Any) -> list[dict[str, Any]]:
+# Filtered server-side by state only: `state` is a documented filter of DescribeCapacityReservations,
+# the reservation type is not (EC2 may reject an unknown filter name), so that is checked here.
+RESERVATION_FILTERS = [{"Name": "state", "Values": sorted(LIVE_RESERVATION_STATES)}]
+
+
+def _capacity_blocks(ec2: Any) -> list[dict[str, Any]]:
     found = []
     paginator = ec2.get_paginator("describe_capacity_reservations")
-    for page in paginator.paginate(Filters=[{"Name": "reservation-type", "Values": ["capacity-block"]}]):
-        found.extend(page.get("CapacityReservations", []))
+    for page in paginator.paginate(Filters=RESERVATION_FILTERS):
+        found.extend(r for r in page.get("CapacityReservations", []) if r.get("ReservationType") == "capacity-block")
     return found
 
 
@@ -119,7 +125,7 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
     def blocks_in(slice_: Slice) -> list[Capacity]:
         ec2 = ctx.client(slice_, "ec2")
         found = []
-        for r in _reservations(ec2):
+        for r in _capacity_blocks(ec2):
             state = r.get("State", "?")
             if state not in LIVE_RESERVATION_STATES:
                 continue

@@ -84,6 +84,9 @@ class ProbeContext:
     log: logging.Logger | Any = field(default_factory=lambda: logging.getLogger("ml_clusters.sensors"))
     now: datetime = field(default_factory=lambda: utcnow())
     auto_extend: bool = False  # the capacity sensor may request the extend_capacity_block job
+    # The sensor may request runs of the unit assets (the drift probe's plans). False when the probe
+    # runs as an on-demand check, which cannot request runs.
+    requests_runs: bool = False
 
     def slices(self, units: Iterable[Unit] | None = None) -> list[Slice]:
         """The account/region slices holding `units` (default: every slice of the estate)."""
@@ -197,9 +200,11 @@ def _probe_context(
     log: Any,
     clock: Clock,
     auto_extend: bool = False,
+    requests_runs: bool = False,
 ) -> ProbeContext:
     return ProbeContext(
         auto_extend=auto_extend,
+        requests_runs=requests_runs,
         estate=estate,
         aws=aws,
         settings=settings,
@@ -276,7 +281,15 @@ def build_probe_sensor(
     ) -> dg.SensorResult:
         previous = TickCursor.load(context.cursor)
         ctx = _probe_context(
-            estate, translator, aws_accounts, monitoring_settings, context.instance, context.log, clock, job_name is not None
+            estate,
+            translator,
+            aws_accounts,
+            monitoring_settings,
+            context.instance,
+            context.log,
+            clock,
+            auto_extend=job_name is not None,
+            requests_runs=target is not None,
         )
         report = run_probe(probe, ctx, units)
         for note in report.notes:

@@ -5,7 +5,9 @@
    the estate reader), and compares a curated set of attributes with the live API (see tfstate.py).
    No terragrunt, no lock. One `list_objects_v2` per state bucket tells which states changed (ETag);
    only those are downloaded again. A suspected drift fails the check and requests a plan-mode run of
-   that unit, with run key `<unit>:<state serial>` so it is requested once per state version.
+   that unit (the unit and its `plan_safe` check only), with run key `<unit>:<state serial>` so it is
+   requested once per state version — unless terragrunt is not installed here, in which case the
+   check's metadata says why no plan was requested.
 2. `daily_full_plan` schedule — every unit through the execution plane's plan mode (a real
    `terragrunt plan` with refresh). `plan_drift_sensor` reads the plan observations of finished runs
    and reports `no_drift` from them: drift found by refresh, or pending changes (plan exit code 2),
@@ -24,7 +26,9 @@ import dagster as dg
 
 from ml_clusters.assets.terragrunt_units import ASSETS_NAME
 from ml_clusters.estate import Account, Estate, Unit
+from ml_clusters.execution.step import PLAN_SAFE
 from ml_clusters.resources.aws import SliceUnavailable, describe_aws_error
+from ml_clusters.resources.terragrunt import INSTALL_HINT, TerragruntCli, TerragruntNotFound
 from ml_clusters.sensors.core import Outcome, ProbeContext, ProbeReport, Skip, Slice, TickCursor, md_table
 from ml_clusters.sensors.tfstate import (
     KINDS,
@@ -44,13 +48,39 @@ PLAN_RUN_CONFIG = {"ops": {ASSETS_NAME: {"config": {"mode": "plan"}}}}
 TRIGGER_TAG = "ml-clusters/trigger"
 
 
+def plan_selection(keys: Sequence[dg.AssetKey]) -> dg.AssetSelection:
+    """The units and only their `plan_safe` checks. A plan run must not carry the other checks of the
+    units (`no_drift` above all): they depend on a materialization that plan mode never records, so
+    the run would mark them "Execution failed" and hide the result the probe just reported."""
+    return dg.AssetSelection.assets(*keys).without_checks() | dg.AssetSelection.checks(
+        *[dg.AssetCheckKey(key, PLAN_SAFE) for key in keys]
+    )
+
+
 def plan_run_request(unit_path: str, key: dg.AssetKey, run_key: str | None, trigger: str) -> dg.RunRequest:
     return dg.RunRequest(
         asset_selection=[key],
+        asset_check_keys=[dg.AssetCheckKey(key, PLAN_SAFE)],  # not no_drift: see plan_selection
         run_key=run_key,
         run_config=PLAN_RUN_CONFIG,
         tags={TRIGGER_TAG: trigger, "ml-clusters/unit": unit_path, "ml-clusters/mode": "plan"},
     )
+
+
+def plan_unavailable() -> str | None:
+    """Why a plan run requested from this process would fail at once, or None.
+
+    With the default run launcher a run starts from the code server that evaluates the sensors, with
+    its environment: a binary missing here is missing in the run. Resolved as the execution plane
+    resolves it ($ML_CLUSTERS_TERRAGRUNT, else `terragrunt` on PATH; $ML_CLUSTERS_TF_PATH if set).
+    """
+    try:
+        TerragruntCli().executable()
+    except TerragruntNotFound as error:
+        if str(error).startswith("OpenTofu"):  # terragrunt is there, the OpenTofu it is told to use is not
+            return f"plan not requested: {error}"
+        return f"plan not requested: terragrunt not installed ({INSTALL_HINT})"
+    return None
 
 
 def target_units(estate: Estate) -> list[Unit]:
@@ -205,6 +235,7 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
             ctx.log.warning(f"skipped {skip}")
 
     # 4. Compare and judge.
+    suspected: list[tuple[Unit, Outcome, int]] = []
     for unit in units:
         if unit.path in report.unknown:
             continue
@@ -242,9 +273,20 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
         outcome, numbers = _judge(read.state, location, comparison)
         report.outcomes[unit.path], report.observations[unit.path] = outcome, numbers
         if not outcome.passed:
-            report.run_requests.append(
-                plan_run_request(unit.path, ctx.asset_key_for(unit), f"{unit.path}:{read.state.serial}", "drift-probe")
-            )
+            suspected.append((unit, outcome, read.state.serial))
+
+    # 5. Confirm each suspicion with a plan of the unit (once per state serial), when a plan can run.
+    if suspected and ctx.requests_runs:
+        unavailable = plan_unavailable()
+        for unit, outcome, serial in suspected:
+            if unavailable:
+                outcome.metadata["plan"] = unavailable
+                outcome.description += f"; {unavailable}"
+                continue
+            run_key = f"{unit.path}:{serial}"
+            report.run_requests.append(plan_run_request(unit.path, ctx.asset_key_for(unit), run_key, "drift-probe"))
+            outcome.metadata["plan"] = f"plan-mode run requested (run key {run_key})"
+            outcome.description += "; a plan of this unit was requested"
     return report
 
 
@@ -273,7 +315,7 @@ def _judge(state: TerraformState, location: str, comparison: Comparison) -> tupl
         first = comparison.differences[0]
         description = (
             f"suspected drift in {len(drifted)} resource(s): {first.address} {first.attribute} "
-            f"{first.recorded} → {first.live}; a plan of this unit was requested"
+            f"{first.recorded} → {first.live}"
         )
         return Outcome(False, description, metadata), numbers
     description = f"{comparison.compared} resource(s) match the state (serial {state.serial})"
@@ -299,7 +341,7 @@ def build_full_plan_schedule(
         name=name,
         cron_schedule=cron_schedule,
         execution_timezone="UTC",
-        target=dg.AssetSelection.assets(*keys),
+        target=plan_selection(keys),
         run_config=PLAN_RUN_CONFIG,
         tags={TRIGGER_TAG: name, "ml-clusters/mode": "plan"},
         default_status=default_status,

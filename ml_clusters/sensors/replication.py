@@ -87,11 +87,20 @@ def _bucket_name(arn_or_name: str) -> str:
     return arn_or_name.split(":::", 1)[-1]
 
 
+def _metric_identity(metric: dict[str, Any]) -> tuple:
+    dimensions = sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+    return metric.get("Namespace"), metric.get("MetricName"), tuple(dimensions)
+
+
 def _list_replication_metrics(cloudwatch: Any) -> list[dict[str, Any]]:
-    metrics = []
+    """Each replication metric once. CloudWatch lists a metric once; the moto emulator lists it once
+    per datapoint, which would make the query batch grow with time and sum the same series N times."""
+    metrics: dict[tuple, dict[str, Any]] = {}
     for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace="AWS/S3", Dimensions=[{"Name": "RuleId"}]):
-        metrics.extend(m for m in page.get("Metrics", []) if m.get("MetricName") in METRICS)
-    return metrics
+        for metric in page.get("Metrics", []):
+            if metric.get("MetricName") in METRICS:
+                metrics.setdefault(_metric_identity(metric), metric)
+    return list(metrics.values())
 
 
 def _metric_values(cloudwatch: Any, metrics: list[dict[str, Any]], ctx: ProbeContext) -> list[tuple[dict, float]]:

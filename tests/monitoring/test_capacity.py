@@ -16,7 +16,16 @@ CAPACITY_UNIT = "main-account/us-east-1/capacity-block"
 PCLUSTER = "main-account/us-east-1/parallelcluster"
 HYPERPOD = "secondary-account/us-west-2/hyperpod-slurm"
 PLAN_ARN = f"arn:aws:sagemaker:us-west-2:{SECONDARY}:training-plan/ml-train-plan-june"
-BLOCK_FILTER = {"Filters": [{"Name": "reservation-type", "Values": ["capacity-block"]}]}
+# Only documented filters (the Stubber checks the shape, not the filter names): live states server-side;
+# the sensor keeps the Capacity Blocks (ReservationType) itself.
+BLOCK_FILTER = {
+    "Filters": [
+        {
+            "Name": "state",
+            "Values": ["active", "assessing", "delayed", "payment-failed", "payment-pending", "pending", "scheduled"],
+        }
+    ]
+}
 
 
 def block(reservation_id: str, ends_in: timedelta, state: str = "active") -> dict:
@@ -170,4 +179,21 @@ def test_a_block_tagged_for_auto_extension_requests_the_capacity_job(emulator, e
     assert config["reservation_id"] == "cr-0ccccccccccccccc3" and config["hours"] == 24 and config["max_price"] == 5000.0
     assert config["region"] == "us-east-1" and config["cluster"] == CAPACITY_UNIT
     assert not evaluations(result)[CAPACITY_UNIT].passed  # still critical until the extension lands
+    aws.assert_all_consumed()
+
+
+def test_ordinary_capacity_reservations_are_not_capacity_blocks(emulator, estate, translator, instance):
+    # An On-Demand Capacity Reservation of the same unit, ending within the hour: the EC2 listing
+    # returns it (it is only filtered by state), the check must not count it as a Capacity Block.
+    aws = StubbedAwsAccounts()
+    defs = monitoring_defs(estate, translator, aws=aws, clock=lambda: NOW)
+    on_demand = block("cr-0ddddddddddddddd4", timedelta(minutes=50))
+    on_demand["ReservationType"] = "default"
+    del on_demand["CapacityBlockId"]
+    queue_tick(aws, [on_demand, block("cr-0aaaaaaaaaaaaaaa1", timedelta(days=10))], training_plan(timedelta(days=10)))
+    result = tick(defs, "capacity_expiry_sensor", instance)
+    check = evaluations(result)[CAPACITY_UNIT]
+    assert check.passed, check.description
+    assert observations(result)[CAPACITY_UNIT]["capacity/reservations"] == 1
+    assert observations(result)[CAPACITY_UNIT]["capacity/hours_left_min"] == 240
     aws.assert_all_consumed()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import dagster as dg
+from pathlib import Path
 
-from ml_clusters.assets.terragrunt_units import build_unit_defs
+import dagster as dg
+import pytest
+from dagster._core.definitions.dependency import NodeHandle
+from dagster._core.execution.api import create_execution_plan
+
+from ml_clusters.assets.terragrunt_units import ASSETS_NAME, build_unit_defs
 from ml_clusters.execution.plan_summary import PlanSummary, ResourceChange
-from ml_clusters.execution.step import _summary_metadata
+from ml_clusters.execution.step import PLAN_SAFE, _summary_metadata
 from ml_clusters.sensors.drift import PLAN_RUN_CONFIG
 from tests.monitoring.emulator import MAIN, STATE_BUCKET, Emulator, state_resource, state_v4, tag_list, unit_tags
 from tests.monitoring.helpers import evaluations, monitoring_defs, observations, tick
@@ -14,6 +19,29 @@ from tests.monitoring.helpers import evaluations, monitoring_defs, observations,
 NETWORKING = "main-account/us-east-1/networking"
 CENTRAL = "main-account/us-east-1/s3-central-data"
 CENTRAL_BUCKET = "ml-clusters-data-483026362307-us-east-1"
+NETWORKING_KEY = dg.AssetKey(NETWORKING.split("/"))
+
+
+@pytest.fixture
+def terragrunt_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A terragrunt executable where the execution plane looks for it ($ML_CLUSTERS_TERRAGRUNT)."""
+    binary = tmp_path / "bin" / "terragrunt"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\nexit 0\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("ML_CLUSTERS_TERRAGRUNT", str(binary))
+    monkeypatch.delenv("ML_CLUSTERS_TF_PATH", raising=False)
+    return binary
+
+
+@pytest.fixture
+def terragrunt_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's situation: no ML_CLUSTERS_TERRAGRUNT, and no `terragrunt` on PATH."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.delenv("ML_CLUSTERS_TERRAGRUNT", raising=False)
+    monkeypatch.delenv("ML_CLUSTERS_TF_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(empty))
 
 
 def seed_networking(emulator: Emulator, serial: int = 7) -> str:
@@ -54,7 +82,7 @@ def seed_central_bucket(emulator: Emulator) -> None:
     )
 
 
-def test_vpc_tag_drift_fails_the_check_requests_one_plan_and_recovers(emulator, estate, translator, instance):
+def test_vpc_tag_drift_fails_the_check_requests_one_plan_and_recovers(emulator, estate, translator, instance, terragrunt_installed):
     vpc_id = seed_networking(emulator, serial=7)
     defs = monitoring_defs(estate, translator)
 
@@ -76,15 +104,64 @@ def test_vpc_tag_drift_fails_the_check_requests_one_plan_and_recovers(emulator, 
     assert "renamed-by-hand" in check.metadata["differences"].value
     assert observations(result)[NETWORKING]["drift/drifted_attributes"] == 1
     [request] = result.run_requests
-    assert request.asset_selection == [dg.AssetKey(["main-account", "us-east-1", "networking"])]
+    assert request.asset_selection == [NETWORKING_KEY]
+    # Only the guard's check rides along: a plan run must not touch the no_drift result just reported.
+    assert request.asset_check_keys == [dg.AssetCheckKey(NETWORKING_KEY, PLAN_SAFE)]
     assert request.run_key == f"{NETWORKING}:7"  # once per state serial
     assert request.run_config == PLAN_RUN_CONFIG == {"ops": {"terragrunt_units": {"config": {"mode": "plan"}}}}
+    assert check.metadata["plan"].value == f"plan-mode run requested (run key {NETWORKING}:7)"
+    assert check.description.endswith("a plan of this unit was requested")
 
     # The tag is put back: the check passes again and no plan is requested.
     emulator.client(MAIN, "us-east-1", "ec2").create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "ml-clusters-main-use1"}])
     result = tick(defs, "drift_sensor", instance, cursor=result.cursor)
     assert evaluations(result)[NETWORKING].passed
     assert not result.run_requests
+
+
+def _executed_by(job: dg.JobDefinition, request: dg.RunRequest) -> dict[str, set]:
+    """Step key → asset and check keys that step handles, in the run the daemon would create for this
+    request (the sensor's job subset to the request's asset selection and asset check keys)."""
+    subset = job.get_subset(
+        asset_selection=set(request.asset_selection or ()),
+        asset_check_selection=set(request.asset_check_keys) if request.asset_check_keys is not None else None,
+    )
+    plan = create_execution_plan(subset, run_config=request.run_config)
+    return {
+        step: set(subset.asset_layer.get_selected_entity_keys_for_node(NodeHandle(step, None)))
+        for step in plan.step_keys_to_execute
+    }
+
+
+def test_requested_plan_run_carries_only_the_unit_and_its_plan_safe_check(emulator, estate, translator, instance, terragrunt_installed):
+    vpc_id = seed_networking(emulator, serial=7)
+    emulator.client(MAIN, "us-east-1", "ec2").create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "renamed-by-hand"}])
+    # The product's assembly: the unit assets (with plan_safe) and the monitoring checks (with no_drift).
+    defs = dg.Definitions.merge(build_unit_defs(estate, translator), monitoring_defs(estate, translator))
+    [request] = tick(defs, "drift_sensor", instance).run_requests
+
+    sensor_job = defs.get_repository_def().get_job(defs.resolve_sensor_def("drift_sensor").job_name)
+    assert _executed_by(sensor_job, request) == {ASSETS_NAME: {NETWORKING_KEY, dg.AssetCheckKey(NETWORKING_KEY, PLAN_SAFE)}}
+    # Why the request names its checks: with an asset selection alone, Dagster runs every check of the
+    # selected asset — no_drift included, which plan mode cannot feed (no materialization), so it would
+    # end as "Execution failed" over the result the probe just reported.
+    unrestricted = dg.RunRequest(asset_selection=request.asset_selection, run_config=request.run_config)
+    assert "no_drift_check" in _executed_by(sensor_job, unrestricted)
+
+
+def test_without_terragrunt_no_plan_is_requested_and_the_check_says_why(emulator, estate, translator, instance, terragrunt_missing):
+    vpc_id = seed_networking(emulator, serial=7)
+    emulator.client(MAIN, "us-east-1", "ec2").create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "renamed-by-hand"}])
+
+    result = tick(monitoring_defs(estate, translator), "drift_sensor", instance)
+
+    assert not result.run_requests  # a run that fails at once would mark the checks "Execution failed"
+    check = evaluations(result)[NETWORKING]
+    assert not check.passed  # the probe's own verdict and its diff stay visible
+    assert "renamed-by-hand" in check.metadata["differences"].value
+    note = "plan not requested: terragrunt not installed (install Terragrunt >= 1.0 and OpenTofu >= 1.10)"
+    assert check.metadata["plan"].value == note
+    assert check.description.endswith(note)
 
 
 def test_s3_settings_drift_and_deleted_resources(emulator, estate, translator, instance):
@@ -139,6 +216,13 @@ def test_daily_full_plan_plans_every_unit_in_plan_mode(estate, translator):
     assert request.run_config == PLAN_RUN_CONFIG
     # The run config is valid for the execution plane's op (mode is a Literal["plan", "apply"]).
     dg.validate_run_config(job, request.run_config)
+    # Every unit and its plan_safe check, nothing else: plan mode records no materialization, so
+    # any other check of the units (no_drift, the sensors' checks) would end as "Execution failed".
+    [(step, handled)] = _executed_by(job, request).items()
+    assert step == ASSETS_NAME
+    assert {k for k in handled if isinstance(k, dg.AssetCheckKey)} == {
+        dg.AssetCheckKey(translator.get_asset_key(u), PLAN_SAFE) for u in estate.units.values()
+    }
 
 
 def _plan_run(instance: dg.DagsterInstance, plans: dict[str, PlanSummary]) -> None:

@@ -3,9 +3,14 @@ CloudWatch as S3 publishes them, buckets mapped to units by their unit tag."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import dagster as dg
+from pydantic import Field
+
+from ml_clusters.resources.aws import AwsAccounts
 
 from tests.monitoring.emulator import MAIN, SECONDARY, Emulator
 from tests.monitoring.helpers import evaluations, monitoring_defs, observations, tick
@@ -94,3 +99,49 @@ def test_rules_without_metrics_warn_instead_of_passing(emulator, estate, transla
     hub = checks["main-account/us-east-1/s3-replication"]
     assert not hub.passed and hub.severity == dg.AssetCheckSeverity.WARN
     assert "no replication metrics" in hub.description
+
+
+# Dagster re-creates resources from their config, so what the recorder saw lives here, keyed by a field.
+_QUERIES_SENT: dict[str, list[int]] = {}
+
+
+class QueryRecordingAwsAccounts(AwsAccounts):
+    """The real clients, plus a note of how many queries every GetMetricData request carried."""
+
+    recorder: str = Field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def queries_per_request(self) -> list[int]:
+        return _QUERIES_SENT.setdefault(self.recorder, [])
+
+    def _identity(self) -> tuple:
+        return (*super()._identity(), self.recorder)  # never share a cached client with other tests
+
+    def _new_client(self, session: Any, service: str) -> Any:
+        client = super()._new_client(session, service)
+        sent = self.queries_per_request
+
+        def record(params: dict[str, Any], **_: Any) -> None:
+            sent.append(len(params["MetricDataQueries"]))
+
+        client.meta.events.register("before-parameter-build.cloudwatch.GetMetricData", record)
+        return client
+
+
+def test_a_rule_with_many_datapoints_is_queried_and_counted_once(emulator, estate, translator, instance):
+    # The emulator lists a metric once per datapoint (CloudWatch lists it once): three publications
+    # of one rule must still be one series per metric, and 3 + 3 + 3 failures must read as 9.
+    seed_hub_and_spoke(emulator)
+    for minutes_ago in (2, 5, 8):
+        publish(emulator, SLOW, latency=30, at=T0 - timedelta(minutes=minutes_ago), failed=3)
+    aws = QueryRecordingAwsAccounts()
+
+    result = tick(monitoring_defs(estate, translator, clock=clock_at(T0)), "replication_lag_sensor", instance, aws=aws)
+
+    slow = evaluations(result)[SLOW]
+    assert not slow.passed
+    assert "9 failed operation(s)" in slow.description
+    assert observations(result)[SLOW]["replication/failed_operations"] == 9
+    assert observations(result)["main-account/us-east-1/s3-replication"]["replication/failed_operations"] == 9
+    # One query per metric of the one rule with data (latency, pending ops, pending bytes, failures).
+    assert aws.queries_per_request == [4]
