@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import boto3
+import botocore.session
 import dagster as dg
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -203,7 +204,11 @@ class AwsAccounts(dg.ConfigurableResource):
         default=True,
         description="Assume the observer role per account. Off: use the base credentials for every account.",
     )
-    profile_name: str | None = Field(default=None, description="boto3 profile for the base credentials.")
+    profile_name: str | None = Field(
+        default=None,
+        description="boto3 profile: the base credentials, and the configuration (endpoint_url, ca_bundle, "
+        "retries) of every session, the assumed observer-role sessions included.",
+    )
     endpoint_url: str | None = Field(
         default=None, description="Endpoint for every service (else boto3's own, incl. AWS_ENDPOINT_URL)."
     )
@@ -265,13 +270,11 @@ class AwsAccounts(dg.ConfigurableResource):
             expires_at = expiration.astimezone(timezone.utc).timestamp()
         else:  # pragma: no cover - botocore always parses timestamps
             expires_at = time.time() + self.session_duration_seconds
-        session = boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=region,
-        )
-        return _CachedSession(session, expires_at)
+        # The observer session keeps the profile's configuration (endpoint_url, ca_bundle, retry
+        # settings...) and only swaps its credentials for the assumed role's.
+        observer = botocore.session.Session(profile=self.profile_name)
+        observer.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
+        return _CachedSession(boto3.Session(botocore_session=observer, region_name=region), expires_at)
 
     def _session(self, account_id: str, region: str) -> _CachedSession:
         key = (self._identity(), account_id, region)

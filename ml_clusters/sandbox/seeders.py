@@ -119,54 +119,20 @@ def seed_networking(ctx: SeedContext, seeded: SeededUnit) -> None:
                     module="module.vpc",
                 )
 
-    # EFA needs all traffic to and from the group itself, egress included — and nothing else: like
-    # Terraform's aws_security_group, drop the default allow-all egress AWS adds to a new group.
+    # EFA needs all traffic to and from the group itself, egress included — and nothing else. The
+    # module manages the rules as separate aws_vpc_security_group_*_rule resources.
     sg_tags, sg_tags_all = ctx.tags(unit, Name=f"{name}-efa", **{"karpenter.sh/discovery": name})
-    group_id = ec2.create_security_group(
-        GroupName=f"{name}-efa",
-        Description="EFA: all traffic between members of this group only",
-        VpcId=vpc_id,
-        TagSpecifications=[{"ResourceType": "security-group", "Tags": _tag_list(sg_tags_all)}],
-    )["GroupId"]
-    ec2.revoke_security_group_egress(
-        GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
-    )
-    self_rule = [{"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": group_id}]}]
-    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=self_rule)
-    ec2.authorize_security_group_egress(GroupId=group_id, IpPermissions=self_rule)
-    recorded_rule = [
-        {
-            "cidr_blocks": [],
-            "description": "",
-            "from_port": 0,
-            "ipv6_cidr_blocks": [],
-            "prefix_list_ids": [],
-            "protocol": "-1",
-            "security_groups": [],
-            "self": True,
-            "to_port": 0,
-        }
-    ]
-    seeded.add(
-        "aws_security_group",
-        "efa",
-        {
-            "id": group_id,
-            "name": f"{name}-efa",
-            "vpc_id": vpc_id,
-            "ingress": recorded_rule,
-            "egress": recorded_rule,
-            "tags": sg_tags,
-            "tags_all": sg_tags_all,
-        },
-        schema_version=1,
+    group_id = _security_group(
+        ec2, seeded, "efa", f"{name}-efa", "EFA: all traffic between members of this group only", vpc_id, sg_tags, sg_tags_all
     )
     for direction in ("ingress", "egress"):
-        seeded.add(
-            f"aws_vpc_security_group_{direction}_rule",
-            "efa_self",
-            {"security_group_id": group_id, "ip_protocol": "-1", "referenced_security_group_id": group_id},
-        )
+        _security_group_rule(ec2, seeded, direction, "efa_self", group_id, "-1", referenced_group=group_id)
+    node_tags, node_tags_all = ctx.tags(unit, Name=f"{name}-node-egress")
+    node_group = _security_group(
+        ec2, seeded, "node_egress", f"{name}-node-egress", "Cluster nodes: HTTPS out, anything within the VPC", vpc_id, node_tags, node_tags_all
+    )
+    _security_group_rule(ec2, seeded, "egress", "node_https", node_group, "tcp", ports=(443, 443), cidr="0.0.0.0/0")
+    _security_group_rule(ec2, seeded, "egress", "node_vpc", node_group, "-1", cidr=cidr)
 
     etags, etags_all = ctx.tags(unit, Name=f"{name}-s3")
     endpoint_id = ec2.create_vpc_endpoint(
@@ -195,7 +161,72 @@ def seed_networking(ctx: SeedContext, seeded: SeededUnit) -> None:
     seeded.output("public_subnet_cidrs", public_cidrs)
     seeded.output("private_route_table_ids", route_tables)
     seeded.output("efa_security_group_id", group_id)
+    seeded.output("node_egress_security_group_id", node_group)
     seeded.output("s3_endpoint_id", endpoint_id)
+
+
+def _security_group(
+    ec2: Any, seeded: SeededUnit, name: str, group_name: str, description: str, vpc_id: str, tags: dict, tags_all: dict
+) -> str:
+    """An aws_security_group as Terraform creates it: without the allow-all egress AWS adds to a new
+    group, and with empty inline rule lists in state (its rules are separate resources)."""
+    group_id = ec2.create_security_group(
+        GroupName=group_name,
+        Description=description,
+        VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": _tag_list(tags_all)}],
+    )["GroupId"]
+    ec2.revoke_security_group_egress(
+        GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+    seeded.add(
+        "aws_security_group",
+        name,
+        {"id": group_id, "name": group_name, "vpc_id": vpc_id, "ingress": [], "egress": [], "tags": tags, "tags_all": tags_all},
+        schema_version=1,
+    )
+    return group_id
+
+
+def _security_group_rule(
+    ec2: Any,
+    seeded: SeededUnit,
+    direction: str,
+    name: str,
+    group_id: str,
+    protocol: str,
+    *,
+    ports: tuple[int, int] | None = None,
+    cidr: str | None = None,
+    referenced_group: str | None = None,
+    index_key: str | None = None,
+) -> str:
+    """One aws_vpc_security_group_<direction>_rule, recorded with the rule id the emulator gave it."""
+    permission: dict[str, Any] = {"IpProtocol": protocol}
+    if ports is not None:
+        permission["FromPort"], permission["ToPort"] = ports
+    if cidr:
+        permission["IpRanges"] = [{"CidrIp": cidr}]
+    if referenced_group:
+        permission["UserIdGroupPairs"] = [{"GroupId": referenced_group}]
+    authorize = ec2.authorize_security_group_ingress if direction == "ingress" else ec2.authorize_security_group_egress
+    [rule] = authorize(GroupId=group_id, IpPermissions=[permission])["SecurityGroupRules"]
+    seeded.add(
+        f"aws_vpc_security_group_{direction}_rule",
+        name,
+        {
+            "id": rule["SecurityGroupRuleId"],
+            "security_group_rule_id": rule["SecurityGroupRuleId"],
+            "security_group_id": group_id,
+            "ip_protocol": protocol,
+            "from_port": ports[0] if ports else None,
+            "to_port": ports[1] if ports else None,
+            "cidr_ipv4": cidr,
+            "referenced_security_group_id": referenced_group,
+        },
+        index_key=index_key,
+    )
+    return rule["SecurityGroupRuleId"]
 
 
 def _fallback_cidr(ctx: SeedContext, unit) -> str:
@@ -584,6 +615,23 @@ def seed_shared_storage(ctx: SeedContext, seeded: SeededUnit) -> None:
     name = ctx.input(unit, "name", f"ml-{unit.account.name}-{unit.region}")
     subnets = [s for s in ctx.input(unit, "efs_subnet_ids", []) if s]
     groups = [g for g in ctx.input(unit, "client_security_group_ids", []) if g]
+    vpc_id, vpc_cidr = ctx.input(unit, "vpc_id"), ctx.input(unit, "vpc_cidr_block")
+    if vpc_id and vpc_cidr:
+        # The module's two groups and their separately managed rules (shared-storage/main.tf).
+        ec2 = ctx.aws(unit, "ec2")
+        fsx_tags, fsx_tags_all = ctx.tags(unit, Name=f"{name}-fsx-lustre")
+        fsx_group = _security_group(ec2, seeded, "fsx", f"{name}-fsx-lustre", "FSx for Lustre servers and clients", vpc_id, fsx_tags, fsx_tags_all)
+        for port_name, ports in {"lnet": (988, 988), "rpc": (1018, 1023)}.items():
+            _security_group_rule(ec2, seeded, "ingress", "fsx_self", fsx_group, "tcp", ports=ports, referenced_group=fsx_group, index_key=port_name)
+            _security_group_rule(ec2, seeded, "ingress", "fsx_vpc", fsx_group, "tcp", ports=ports, cidr=vpc_cidr, index_key=port_name)
+            _security_group_rule(ec2, seeded, "egress", "fsx_vpc", fsx_group, "tcp", ports=ports, cidr=vpc_cidr, index_key=port_name)
+        efs_tags, efs_tags_all = ctx.tags(unit, Name=f"{name}-efs")
+        efs_group = _security_group(ec2, seeded, "efs", f"{name}-efs", "EFS mount targets", vpc_id, efs_tags, efs_tags_all)
+        _security_group_rule(ec2, seeded, "ingress", "efs_vpc", efs_group, "tcp", ports=(2049, 2049), cidr=vpc_cidr)
+        for client_group in groups:
+            _security_group_rule(
+                ec2, seeded, "ingress", "efs_clients", efs_group, "tcp", ports=(2049, 2049), referenced_group=client_group, index_key=client_group
+            )
     efs = ctx.aws(unit, "efs")
     tags, tags_all = ctx.tags(unit, Name=f"{name}-efs")
     fs = efs.create_file_system(

@@ -15,9 +15,10 @@ Blocks tagged for auto-extension (`ml-clusters capacity-blocks auto-extend`) are
 capacity plane's `plan_auto_extension`; when one is due, the sensor requests the price-capped
 `extend_capacity_block` job.
 
-Severity: passes outside every lead time; WARN inside a lead time (default 7 days, 24 h); ERROR below
-`capacity_critical_hours` (default 2 h) — always before AWS's own 40-minute expiration warning, and
-before instances start terminating (~30 min before the end).
+Severity: passes outside every lead time; WARN inside a lead time (default 7 days, 24 h, 2 h — the
+description and `lead_time_crossed_hours` say which); ERROR below `capacity_critical_hours` (default
+1 h, strictly below the smallest lead time) — always before AWS's own 40-minute expiration warning,
+and before instances start terminating (~30 min before the end).
 """
 
 from __future__ import annotations
@@ -100,6 +101,12 @@ def _cheapest_extension(ec2: Any, reservation_id: str, hours: int) -> str:
         f"{best.get('CapacityBlockExtensionDurationHours', hours)} h for {best['UpfrontFee']} "
         f"{best.get('CurrencyCode', 'USD')} (offering {best.get('CapacityBlockExtensionOfferingId', '?')})"
     )
+
+
+def _lead_time_crossed(hours_left: float, settings: Any) -> float | None:
+    """The smallest lead time the capacity is already inside of (None when outside every one)."""
+    inside = [lead for lead in settings.capacity_lead_times_hours if hours_left <= lead]
+    return min(inside) if inside else None
 
 
 def _tier(hours_left: float, settings: Any) -> str:
@@ -270,6 +277,9 @@ def _judge(capacities: list[Capacity], settings: Any) -> tuple[Outcome, dict[str
         )
         if worst.hours_left is not None:
             metadata["hours_left"] = round(worst.hours_left, 2)
+            crossed = _lead_time_crossed(worst.hours_left, settings)
+            if crossed is not None:
+                metadata["lead_time_crossed_hours"] = crossed
         if worst.extension:
             metadata["cheapest_extension"] = worst.extension
     tiers = {c.tier for c in capacities}
@@ -283,7 +293,11 @@ def _judge(capacities: list[Capacity], settings: Any) -> tuple[Outcome, dict[str
         )
         return Outcome(False, description, metadata, dg.AssetCheckSeverity.ERROR), numbers
     if "warn" in tiers:
-        description = f"{soonest.label} ends in {soonest.hours_left:.1f} h ({soonest.end:%Y-%m-%d %H:%M} UTC)"
+        crossed = _lead_time_crossed(soonest.hours_left, settings)
+        description = (
+            f"{soonest.label} ends in {soonest.hours_left:.1f} h ({soonest.end:%Y-%m-%d %H:%M} UTC), "
+            f"inside the {crossed:g} h lead time"
+        )
         return Outcome(False, description, metadata, dg.AssetCheckSeverity.WARN), numbers
     description = f"{len(capacities)} reservation(s); the soonest ends in {soonest.hours_left:.1f} h" if soonest else (
         f"{len(capacities)} reservation(s) without an end date"

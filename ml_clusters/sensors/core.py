@@ -72,6 +72,9 @@ class ProbeReport:
     run_requests: list[dg.RunRequest] = field(default_factory=list)
     api_calls: int = 0
     notes: list[str] = field(default_factory=list)  # logged as warnings (e.g. unmapped resources)
+    # unit path → why the probe reports numbers but no verdict (e.g. nothing it could compare)
+    observed_only: dict[str, str] = field(default_factory=dict)
+    state_etags: dict[str, str] = field(default_factory=dict)  # unit path → ETag of the state read
 
 
 @dataclass
@@ -244,6 +247,10 @@ def report_events(
                     metadata=outcome.metadata,
                 )
             )
+        elif unit.path in report.observed_only:
+            metadata: dict[str, Any] = {f"{area}/{k}": v for k, v in report.observations.get(unit.path, {}).items()}
+            metadata[f"{area}/note"] = report.observed_only[unit.path]
+            events.append(dg.AssetObservation(asset_key=key, metadata=metadata))
         elif unit.path in report.unknown:
             # Visible on the asset page: this tick could not judge the unit, and why.
             events.append(
@@ -291,9 +298,18 @@ def build_probe_sensor(
             auto_extend=job_name is not None,
             requests_runs=target is not None,
         )
-        report = run_probe(probe, ctx, units)
+        try:
+            report = run_probe(probe, ctx, units)
+        except Exception as error:  # noqa: BLE001 - a sensor tick must never raise: say why, judge nothing
+            reason = f"probe failed unexpectedly ({type(error).__name__}: {error}); nothing judged this tick"
+            context.log.warning(f"{name}: {reason}")
+            report = ProbeReport(check_name="", unknown={u.path: reason for u in units})
         for note in report.notes:
             context.log.warning(note)
+        previous_etags = previous.extra.get("state_etags") or {}
+        for path, etag in sorted(report.state_etags.items()):
+            if path in previous_etags and previous_etags[path] != etag:
+                context.log.info(f"{path}: Terraform state changed since the previous tick")
         failing = sorted(p for p, o in report.outcomes.items() if not o.passed)
         was_failing = set(previous.failing)
         for path, outcome in sorted(report.outcomes.items()):
@@ -313,6 +329,8 @@ def build_probe_sensor(
             failing=failing,
             api_calls=report.api_calls,
             skipped=[str(s) for s in report.skips],
+            # Units whose state could not be read this tick keep their previous ETag.
+            extra={"state_etags": {**previous_etags, **report.state_etags}} if (report.state_etags or previous_etags) else {},
         )
         return dg.SensorResult(
             asset_events=report_events(report, units, translator.get_asset_key, area),
@@ -353,6 +371,10 @@ def build_probe_check(
             context.log.warning(note)
         for unit in selected:
             outcome = report.outcomes.get(unit.path)
+            if outcome is None and unit.path in report.observed_only:
+                outcome = Outcome(
+                    passed=False, severity=dg.AssetCheckSeverity.WARN, description=report.observed_only[unit.path]
+                )
             if outcome is None:
                 reason = report.unknown.get(unit.path, "no data")
                 outcome = Outcome(

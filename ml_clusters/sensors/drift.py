@@ -33,6 +33,8 @@ from ml_clusters.sensors.core import Outcome, ProbeContext, ProbeReport, Skip, S
 from ml_clusters.sensors.tfstate import (
     KINDS,
     MISSING,
+    SEPARATE_RULE_TYPES,
+    SEPARATE_RULES_MARK,
     Comparison,
     StateFormatError,
     StateResource,
@@ -46,6 +48,7 @@ AREA = "drift"
 STATE_MODULE = "tfstate"
 PLAN_RUN_CONFIG = {"ops": {ASSETS_NAME: {"config": {"mode": "plan"}}}}
 TRIGGER_TAG = "ml-clusters/trigger"
+PLAN_SOURCE = "full plan"  # the `source` metadata of no_drift verdicts that come from a plan
 
 
 def plan_selection(keys: Sequence[dg.AssetKey]) -> dg.AssetSelection:
@@ -122,35 +125,73 @@ def _state_account(ctx: ProbeContext, unit: Unit) -> Account:
 class StateRead:
     state: TerraformState | None = None  # None: no object at that key (never applied)
     problem: str | None = None  # unreadable or unsupported
+    etag: str | None = None
+    modified: datetime | None = None  # when the state object was last written
 
 
 def _read_states(ctx: ProbeContext, slice_: Slice, bucket: str, keys: set[str]) -> dict[str, StateRead]:
     s3 = ctx.client(slice_, "s3")
-    etags: dict[str, str] = {}
+    listed: dict[str, tuple[str, datetime | None]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             if item["Key"] in keys:
-                etags[item["Key"]] = item.get("ETag", "")
+                listed[item["Key"]] = (item.get("ETag", ""), item.get("LastModified"))
     reads: dict[str, StateRead] = {}
     for key in keys:
-        etag = etags.get(key)
-        if etag is None:
+        if key not in listed:
             reads[key] = StateRead()
             continue
+        etag, modified = listed[key]
         with _states_lock:
             cached = _states.get((bucket, key))
         if cached is None or cached[0] != etag:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
             try:
-                parsed: TerraformState | StateFormatError = parse_state(body)
+                parsed: TerraformState | StateFormatError = parse_state(body, f"s3://{bucket}/{key}")
             except StateFormatError as error:
-                parsed = error
+                parsed = error  # cached with its ETag: a broken file is not downloaded again until it changes
             cached = (etag, parsed)
             with _states_lock:
                 _states[(bucket, key)] = cached
         parsed = cached[1]
-        reads[key] = StateRead(problem=str(parsed)) if isinstance(parsed, StateFormatError) else StateRead(parsed)
+        if isinstance(parsed, StateFormatError):
+            reads[key] = StateRead(problem=str(parsed), etag=etag, modified=modified)
+        else:
+            reads[key] = StateRead(parsed, etag=etag, modified=modified)
     return reads
+
+
+def _applied(ctx: ProbeContext, unit: Unit) -> bool:
+    """The unit has a recorded materialization: it was applied through the execution plane."""
+    if ctx.instance is None:
+        return False
+    try:
+        return ctx.instance.get_latest_materialization_event(ctx.asset_key_for(unit)) is not None
+    except Exception:  # noqa: BLE001 - an unreadable event log only loses this refinement
+        return False
+
+
+def _standing_plan_failure(ctx: ProbeContext, unit: Unit, read: StateRead) -> str | None:
+    """The description of the latest no_drift verdict when it is a failed full plan of the current
+    state (the plan ran after the state was last written) — a probe that compares a few attributes
+    must not overwrite it with a pass."""
+    if ctx.instance is None:
+        return None
+    try:
+        record = ctx.instance.get_latest_asset_check_evaluation_record(
+            dg.AssetCheckKey(ctx.asset_key_for(unit), CHECK_NAME)
+        )
+        evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
+    except Exception:  # noqa: BLE001 - an unreadable event log only loses this refinement
+        return None
+    if evaluation is None or getattr(evaluation, "passed", True):
+        return None
+    source = getattr((evaluation.metadata or {}).get("source"), "value", None)
+    if not isinstance(source, str) or not source.startswith(PLAN_SOURCE):
+        return None
+    if read.modified is not None and read.modified.timestamp() > record.create_timestamp:
+        return None  # the state changed (an apply) since that plan: its verdict is stale
+    return f"{evaluation.description} ({source})"
 
 
 # --- the fast probe --------------------------------------------------------------------------------------
@@ -160,6 +201,10 @@ def _read_states(ctx: ProbeContext, slice_: Slice, bucket: str, keys: set[str]) 
 class _LiveResult:
     live: dict[tuple[str, str], Any] = field(default_factory=dict)  # (type, id) → live view
     failed_types: dict[str, str] = field(default_factory=dict)  # type → why it could not be read
+
+
+def _unexpected(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
@@ -188,30 +233,26 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
             ctx.log.warning(f"skipped {skip}")
             for unit in by_key.values():
                 report.unknown[unit.path] = str(skip)
+    report.state_etags = {path: read.etag for path, read in reads.items() if read.etag}
 
     # 2. What to compare, per account/region of the unit (resources of aliased providers may live
     #    elsewhere: their account is not known statically, so they are listed as not compared).
     wanted: dict[Slice, dict[str, set[str]]] = {}
     comparable: dict[str, list[StateResource]] = {}
     not_compared: dict[str, list[str]] = {}
+    broken: dict[str, str] = {}  # unit path → why its state could not be used
     for unit in units:
         read = reads.get(unit.path)
         if read is None or read.state is None:
             continue
-        slice_ = ctx.slice_of(unit)
-        for resource in read.state.resources:
-            kind = KINDS.get(resource.type)
-            if kind is None:
-                continue
-            if resource.provider_alias is not None or slice_ is None:
-                not_compared.setdefault(unit.path, []).append(f"{resource.address}: provider alias {resource.provider_alias!r}")
-                continue
-            identity = kind.identity(resource.attributes)
-            if not identity:
-                not_compared.setdefault(unit.path, []).append(f"{resource.address}: no id in state")
-                continue
-            comparable.setdefault(unit.path, []).append(resource)
-            wanted.setdefault(slice_, {}).setdefault(resource.type, set()).add(identity)
+        try:
+            mine, skipped, ids = _comparable(ctx, unit, read.state)
+        except Exception as error:  # noqa: BLE001 - one unit's odd state never costs the others
+            broken[unit.path] = str(error) if isinstance(error, StateFormatError) else _unexpected(error)
+            continue
+        comparable[unit.path], not_compared[unit.path] = mine, skipped
+        for (slice_, type_), identities in ids.items():
+            wanted.setdefault(slice_, {}).setdefault(type_, set()).update(identities)
 
     # 3. Live views, batched per account/region and type.
     def fetch_live(slice_: Slice) -> _LiveResult:
@@ -234,46 +275,25 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
             report.skips.append(skip)
             ctx.log.warning(f"skipped {skip}")
 
-    # 4. Compare and judge.
+    # 4. Compare and judge, each unit on its own: one unit's problem never affects the others.
     suspected: list[tuple[Unit, Outcome, int]] = []
     for unit in units:
         if unit.path in report.unknown:
             continue
         read = reads.get(unit.path)
-        location = f"s3://{unit.remote_state.bucket}/{unit.remote_state.key}"
         if read is None:
             continue
-        if read.problem:
-            report.unknown[unit.path] = f"{location}: {read.problem}"
+        location = f"s3://{unit.remote_state.bucket}/{unit.remote_state.key}"
+        try:
+            verdict = _judge_unit(ctx, unit, read, location, comparable, not_compared, broken, live_by_slice, report)
+        except Exception as error:  # noqa: BLE001 - a bug or odd state in one unit only costs that unit
+            reason = f"state unreadable: {location}: {error}" if isinstance(error, StateFormatError) else f"could not compare: {_unexpected(error)}"
+            verdict = _unreadable(location, reason)
+            ctx.log.warning(f"{CHECK_NAME} on {unit.path}: {verdict.description}")
+            report.outcomes[unit.path] = verdict
             continue
-        if read.state is None:
-            report.outcomes[unit.path] = Outcome(True, f"no state at {location} yet (the unit was never applied)", {"state": location})
-            report.observations[unit.path] = {"resources_compared": 0, "drifted_attributes": 0, "drifted_resources": 0}
-            continue
-        slice_ = ctx.slice_of(unit)
-        resources = comparable.get(unit.path, [])
-        if resources and slice_ not in live_by_slice:
-            reason = next((str(s) for s in report.skips if s.slice == slice_), "live API unreachable")
-            report.unknown[unit.path] = reason
-            continue
-        result = live_by_slice.get(slice_) or _LiveResult()
-        skipped_here = [r for r in resources if r.type in result.failed_types]
-        notes = list(not_compared.get(unit.path, [])) + [
-            f"{r.address}: {result.failed_types[r.type]}" for r in skipped_here
-        ]
-        checked = [r for r in resources if r.type not in result.failed_types]
-        comparison = compare_resources(
-            checked, lambda r: result.live.get((r.type, KINDS[r.type].identity(r.attributes)), MISSING)
-        )
-        comparison.not_compared = notes
-        if skipped_here and not comparison.differences:
-            # No drift among what could be read is not "no drift": say what could not be read.
-            report.unknown[unit.path] = "; ".join(f"{r.address}: {result.failed_types[r.type]}" for r in skipped_here)
-            continue
-        outcome, numbers = _judge(read.state, location, comparison)
-        report.outcomes[unit.path], report.observations[unit.path] = outcome, numbers
-        if not outcome.passed:
-            suspected.append((unit, outcome, read.state.serial))
+        if verdict is not None and read.state is not None and "differences" in verdict.metadata:
+            suspected.append((unit, verdict, read.state.serial))
 
     # 5. Confirm each suspicion with a plan of the unit (once per state serial), when a plan can run.
     if suspected and ctx.requests_runs:
@@ -288,6 +308,123 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
             outcome.metadata["plan"] = f"plan-mode run requested (run key {run_key})"
             outcome.description += "; a plan of this unit was requested"
     return report
+
+
+def _unreadable(location: str, reason: str) -> Outcome:
+    # WARN: nothing is known to have drifted, but the unit cannot be vouched for until someone looks.
+    return Outcome(False, reason, {"state": location}, severity=dg.AssetCheckSeverity.WARN)
+
+
+def _comparable(
+    ctx: ProbeContext, unit: Unit, state: TerraformState
+) -> tuple[list[StateResource], list[str], dict[tuple[Slice, str], set[str]]]:
+    """The unit's resources of the curated set that can be compared, the others (address: why), and
+    the live ids wanted per (slice, type)."""
+    slice_ = ctx.slice_of(unit)
+    mine: list[StateResource] = []
+    skipped: list[str] = []
+    ids: dict[tuple[Slice, str], set[str]] = {}
+    rule_groups = {
+        str(r.attributes.get("security_group_id"))
+        for r in state.resources
+        if r.type in SEPARATE_RULE_TYPES and r.attributes.get("security_group_id")
+    }
+    for resource in state.resources:
+        kind = KINDS.get(resource.type)
+        if kind is None:
+            continue
+        if resource.provider_alias is not None or slice_ is None:
+            skipped.append(f"{resource.address}: provider alias {resource.provider_alias!r}")
+            continue
+        identity = kind.identity(resource.attributes)
+        if not identity:
+            skipped.append(f"{resource.address}: no id in state")
+            continue
+        if not isinstance(identity, str):
+            raise StateFormatError(f"{resource.address}: id is {type(identity).__name__}, expected a string")
+        if resource.type == "aws_security_group" and identity in rule_groups:
+            # Rules are managed as separate resources (compared one by one); the inline lists in
+            # state stay [] until a refresh, so comparing them would report every rule as drift.
+            resource = StateResource(
+                resource.address, resource.type, resource.provider_alias,
+                {**resource.attributes, SEPARATE_RULES_MARK: True}, resource.sensitive,
+            )
+        mine.append(resource)
+        ids.setdefault((slice_, resource.type), set()).add(identity)
+    return mine, skipped, ids
+
+
+def _judge_unit(
+    ctx: ProbeContext,
+    unit: Unit,
+    read: StateRead,
+    location: str,
+    comparable: dict[str, list[StateResource]],
+    not_compared: dict[str, list[str]],
+    broken: dict[str, str],
+    live_by_slice: dict[Slice, _LiveResult],
+    report: ProbeReport,
+) -> Outcome | None:
+    """Record the unit's verdict (or observation, or unknown) in the report; return the outcome if any."""
+    path = unit.path
+    if read.problem:
+        outcome = _unreadable(location, f"state unreadable: {read.problem}")
+        report.outcomes[path] = outcome
+        return outcome
+    if path in broken:
+        outcome = _unreadable(location, f"state unreadable: {location}: {broken[path]}")
+        report.outcomes[path] = outcome
+        return outcome
+    if read.state is None:
+        if _applied(ctx, unit):
+            outcome = Outcome(
+                False,
+                f"state missing for an applied unit: no object at {location}, but the unit has a materialization",
+                {"state": location},
+            )
+            report.outcomes[path] = outcome
+            return outcome
+        # Never applied: nothing to compare, so nothing to vouch for — an observation, not a pass.
+        report.observations[path] = {"resources_compared": 0, "deployed": 0}
+        report.observed_only[path] = f"not deployed: no state at {location}"
+        return None
+    slice_ = ctx.slice_of(unit)
+    resources = comparable.get(path, [])
+    if resources and slice_ not in live_by_slice:
+        report.unknown[path] = next((str(s) for s in report.skips if s.slice == slice_), "live API unreachable")
+        return None
+    result = live_by_slice.get(slice_) or _LiveResult()
+    skipped_here = [r for r in resources if r.type in result.failed_types]
+    notes = list(not_compared.get(path, [])) + [f"{r.address}: {result.failed_types[r.type]}" for r in skipped_here]
+    checked = [r for r in resources if r.type not in result.failed_types]
+    comparison = compare_resources(
+        checked, lambda r: result.live.get((r.type, KINDS[r.type].identity(r.attributes)), MISSING)
+    )
+    comparison.not_compared = notes
+    if skipped_here and not comparison.differences:
+        # No drift among what could be read is not "no drift": say what could not be read.
+        report.unknown[path] = "; ".join(f"{r.address}: {result.failed_types[r.type]}" for r in skipped_here)
+        return None
+    outcome, numbers = _judge(read.state, location, comparison)
+    report.observations[path] = numbers
+    if comparison.compared == 0:
+        # None of the unit's resources is in the curated set (IAM, ECR, Helm releases...): the probe
+        # saw nothing, so it says nothing about drift. Only the full plan can judge this unit.
+        report.observed_only[path] = (
+            f"not compared by the fast probe: none of its {len(read.state.resources)} resource(s) is of a "
+            "compared type (the daily full plan judges this unit)"
+        )
+        return None
+    if outcome.passed:
+        standing = _standing_plan_failure(ctx, unit, read)
+        if standing:
+            report.observed_only[path] = (
+                f"fast probe found no difference in {comparison.compared} resource(s), but the last full plan "
+                f"of this state failed: {standing}"
+            )
+            return None
+    report.outcomes[path] = outcome
+    return outcome
 
 
 def _judge(state: TerraformState, location: str, comparison: Comparison) -> tuple[Outcome, dict[str, float | int]]:
@@ -438,7 +575,7 @@ def build_plan_drift_sensor(
 
 def _plan_evaluation(key: dg.AssetKey, run_id: str, verdict: PlanVerdict) -> dg.AssetCheckEvaluation:
     metadata = {
-        "source": f"full plan, run {run_id}",
+        "source": f"{PLAN_SOURCE}, run {run_id}",
         "plan": verdict.headline,
         "drifted_resources": dg.MetadataValue.json(verdict.drifted_resources),
         "drifted": verdict.drifted,

@@ -9,7 +9,11 @@ Per account/region:
 - ParallelCluster: the ParallelCluster API's DescribeCluster (clusterStatus, computeFleetStatus) when
   the `pcluster-api` unit recorded its invoke URL, else the cluster's CloudFormation stack status from
   one paginated `describe_stacks`.
-- FSx: `describe_file_systems` paginated; Lifecycle must be AVAILABLE.
+- FSx: `describe_file_systems` paginated; Lifecycle must be AVAILABLE. A file system whose Lifecycle
+  is not reported (the emulator) leaves its unit unknown (skipped, with the reason), never healthy.
+
+Nothing found for a unit: a WARN failure when the unit was applied (it has a materialization), else
+an observation "not deployed" — never a pass.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import dagster as dg
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.httpsession import URLLib3Session
@@ -65,6 +70,7 @@ class Component:
     healthy: bool | None  # None: transitional or not reported — noted, not failed
     detail: str = ""
     numbers: dict[str, int] = field(default_factory=dict)
+    unverifiable: bool = False  # the endpoint does not report its status: neither healthy nor broken
 
 
 def _grade(status: str, ok: set[str], bad: set[str]) -> bool | None:
@@ -230,7 +236,9 @@ def _fsx(ctx: ProbeContext, slice_: Slice, index: ResourceIndex, storage_units: 
                 continue
             lifecycle = fs.get("Lifecycle")
             if lifecycle is None:
-                found.append(Component(unit, "fsx", fs["FileSystemId"], "not reported", None, "the endpoint does not report Lifecycle", {"fsx": 1}))
+                found.append(
+                    Component(unit, "fsx", fs["FileSystemId"], "not reported", None, "the endpoint does not report Lifecycle", {"fsx": 1}, unverifiable=True)
+                )
                 continue
             healthy = _grade(lifecycle, FSX_OK, FSX_BAD)
             detail = (fs.get("FailureDetails") or {}).get("Message", "")
@@ -269,8 +277,38 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
         if incomplete:
             report.unknown[unit.path] = incomplete
             continue
-        report.outcomes[unit.path], report.observations[unit.path] = _judge([c for c in components if c.unit == unit.path])
+        mine = [c for c in components if c.unit == unit.path]
+        outcome, numbers = _judge(mine)
+        report.observations[unit.path] = numbers
+        unverifiable = [c for c in mine if c.unverifiable]
+        if not mine:
+            if _applied(ctx, unit):
+                # Applied, yet nothing to be found: deleted out of band, or tagged differently.
+                report.outcomes[unit.path] = Outcome(
+                    False,
+                    "no cluster or file system found with this unit's tag or recorded outputs, "
+                    "although the unit was applied (materialized)",
+                    outcome.metadata,
+                    severity=dg.AssetCheckSeverity.WARN,
+                )
+            else:
+                report.observed_only[unit.path] = "not deployed: the unit has no materialization and nothing carries its tag"
+            continue
+        if outcome.passed and unverifiable:
+            # Healthy is a claim about every component: one whose status cannot be read leaves the unit unknown.
+            report.unknown[unit.path] = "; ".join(f"{c.kind} {c.name}: {c.detail}" for c in unverifiable)
+            continue
+        report.outcomes[unit.path] = outcome
     return report
+
+
+def _applied(ctx: ProbeContext, unit: Unit) -> bool:
+    if ctx.instance is None:
+        return False
+    try:
+        return ctx.instance.get_latest_materialization_event(ctx.asset_key_for(unit)) is not None
+    except Exception:  # noqa: BLE001 - an unreadable event log only loses this refinement
+        return False
 
 
 def _judge(components: list[Component]) -> tuple[Outcome, dict[str, float | int]]:

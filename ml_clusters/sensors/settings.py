@@ -24,9 +24,10 @@ class MonitoringSettings(dg.ConfigurableResource):
         description="capacity_not_expiring warns once the time left falls below any of these.",
     )
     capacity_critical_hours: float = Field(
-        default=2.0,
-        description="Below this much time left the check fails with ERROR severity. Must be above the "
-        "40-minute AWS expiration warning.",
+        default=1.0,
+        description="Below this much time left the check fails with ERROR severity. Must be below the "
+        "smallest lead time (else that lead time's warning never shows) and above the 40-minute AWS "
+        "expiration warning.",
     )
     capacity_extension_hours: int = Field(
         default=24, ge=1, description="Duration asked for when looking up Capacity Block extension offerings."
@@ -51,5 +52,11 @@ class MonitoringSettings(dg.ConfigurableResource):
             raise ValueError(
                 f"capacity_critical_hours={self.capacity_critical_hours} must be above "
                 f"{AWS_EXPIRATION_WARNING_HOURS:.2f} h (the 40-minute AWS expiration warning)"
+            )
+        smallest = min(self.capacity_lead_times_hours)
+        if self.capacity_critical_hours >= smallest:
+            raise ValueError(
+                f"capacity_critical_hours={self.capacity_critical_hours} must be below the smallest lead time "
+                f"({smallest} h), else the {smallest} h warning never shows"
             )
         return self

@@ -6,7 +6,8 @@ people change by hand) with the live API, for these resource types:
 | type | attributes | live API |
 |---|---|---|
 | aws_vpc | cidr_block, tags | ec2 describe_vpcs (one call per region, filtered by id) |
-| aws_security_group | ingress, egress rules | ec2 describe_security_groups (one call per region) |
+| aws_security_group | ingress, egress rules (only when no separate rule resource targets the group), tags | ec2 describe_security_groups (one call per region) |
+| aws_vpc_security_group_ingress_rule / _egress_rule | protocol, ports, cidr, prefix list, referenced group (by rule id) | ec2 describe_security_group_rules (one call per region) |
 | aws_s3_bucket | tags | s3 get_bucket_tagging |
 | aws_s3_bucket_versioning | status | s3 get_bucket_versioning |
 | aws_s3_bucket_public_access_block | the four block/ignore/restrict flags | s3 get_public_access_block |
@@ -55,37 +56,79 @@ class TerraformState:
     resources: tuple[StateResource, ...]
 
 
-def parse_state(raw: bytes | str) -> TerraformState:
+def parse_state(raw: bytes | str, where: str = "state") -> TerraformState:
+    """Parse a state file. Any problem with its shape is a StateFormatError naming `where` and the cause:
+    a state file is input we do not control (hand edits, a partial upload, another tool's format)."""
     try:
         data = json.loads(raw)
-    except ValueError as error:
-        raise StateFormatError(f"not JSON ({error})") from None
+    except (ValueError, TypeError) as error:
+        raise StateFormatError(f"{where}: not JSON ({error})") from None
     if not isinstance(data, dict):
-        raise StateFormatError("not a Terraform state object")
+        raise StateFormatError(f"{where}: not a Terraform state object (top level is {type(data).__name__})")
     version = data.get("version")
     if version != SUPPORTED_STATE_VERSION:
-        raise StateFormatError(f"state format version {version!r} is not supported (expected {SUPPORTED_STATE_VERSION})")
+        raise StateFormatError(
+            f"{where}: state format version {version!r} is not supported (expected {SUPPORTED_STATE_VERSION})"
+        )
+    try:
+        return _parse_v4(data)
+    except _ShapeError as error:
+        raise StateFormatError(f"{where}: {error}") from None
+
+
+class _ShapeError(Exception):
+    pass
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _ShapeError(f"{what} is {type(value).__name__}, expected {names}")
+    return value
+
+
+def _parse_v4(data: dict[str, Any]) -> TerraformState:
+    serial = data.get("serial", 0)
+    if serial is None:
+        serial = 0
+    if isinstance(serial, bool) or not isinstance(serial, int):
+        raise _ShapeError(f"serial {serial!r} is not an integer")
     resources = []
-    for block in data.get("resources") or []:
+    blocks = _expect(_or(data.get("resources"), []), list, '"resources"')
+    for position, block in enumerate(blocks):
+        block = _expect(block, dict, f"resources[{position}]")
         if block.get("mode") != "managed":
             continue
+        type_, name = block.get("type"), block.get("name")
+        if not isinstance(type_, str) or not type_ or not isinstance(name, str) or not name:
+            raise _ShapeError(f"resources[{position}] has no type/name")
         provider = str(block.get("provider", ""))
         alias = provider.rsplit("].", 1)[1] if "]." in provider else None
-        prefix = f"{block['module']}." if block.get("module") else ""
-        for instance in block.get("instances") or []:
+        module = block.get("module")
+        prefix = f"{module}." if isinstance(module, str) and module else ""
+        instances = _expect(_or(block.get("instances"), []), list, f"{prefix}{type_}.{name} instances")
+        for instance in instances:
+            instance = _expect(instance, dict, f"{prefix}{type_}.{name} instance")
             index = instance.get("index_key")
             suffix = "" if index is None else (f"[{index}]" if isinstance(index, int) else f'["{index}"]')
+            address = f"{prefix}{type_}.{name}{suffix}"
+            attributes = _expect(_or(instance.get("attributes"), {}), dict, f"{address} attributes")
+            sensitive = _expect(_or(instance.get("sensitive_attributes"), []), list, f"{address} sensitive_attributes")
             resources.append(
                 StateResource(
-                    address=f"{prefix}{block['type']}.{block['name']}{suffix}",
-                    type=block["type"],
+                    address=address,
+                    type=type_,
                     provider_alias=alias,
-                    attributes=instance.get("attributes") or {},
-                    sensitive=frozenset(_sensitive_names(instance.get("sensitive_attributes") or [])),
+                    attributes=attributes,
+                    sensitive=frozenset(_sensitive_names(sensitive)),
                 )
             )
     return TerraformState(
-        serial=int(data.get("serial") or 0),
+        serial=serial,
         lineage=str(data.get("lineage", "")),
         terraform_version=str(data.get("terraform_version", "")),
         resources=tuple(resources),
@@ -205,7 +248,9 @@ def _rules_live(permissions: Iterable[Mapping[str, Any]], group_id: str) -> set[
 
 
 def _sg_compare(attrs: Mapping[str, Any], live: Any) -> list[tuple[str, Any, Any]]:
-    diffs = []
+    diffs: list[tuple[str, Any, Any]] = []
+    if attrs.get(SEPARATE_RULES_MARK):
+        return diffs  # its rules are compared as the separate resources they are
     group_id = live.get("GroupId")
     for name, key in (("ingress", "IpPermissions"), ("egress", "IpPermissionsEgress")):
         recorded = _rules_recorded(attrs.get(name) or [])
@@ -215,6 +260,57 @@ def _sg_compare(attrs: Mapping[str, Any], live: Any) -> list[tuple[str, Any, Any
             only_live = sorted(actual - recorded)
             diffs.append((name, _fmt_rules(only_recorded) or "–", _fmt_rules(only_live) or "–"))
     return diffs
+
+
+# Rules managed as separate resources (aws_vpc_security_group_{ingress,egress}_rule, as the networking
+# and shared-storage modules do) are compared one by one, by rule id; their group's inline lists are
+# then not compared (the state keeps them [] until a refresh).
+SEPARATE_RULE_TYPES = ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
+SEPARATE_RULES_MARK = "__rules_managed_separately"
+
+
+def _rule_recorded(attrs: Mapping[str, Any], egress: bool) -> dict[str, Any]:
+    protocol = _PROTOCOLS.get(str(attrs.get("ip_protocol")), str(attrs.get("ip_protocol")))
+    all_ports = protocol in {"-1", "icmp", "icmpv6"} and attrs.get("from_port") is None
+    return {
+        "direction": "egress" if egress else "ingress",
+        "group": attrs.get("security_group_id"),
+        "protocol": protocol,
+        "ports": None if all_ports or protocol == "-1" else (_port(attrs.get("from_port")), _port(attrs.get("to_port"))),
+        "cidr_ipv4": attrs.get("cidr_ipv4") or None,
+        "cidr_ipv6": attrs.get("cidr_ipv6") or None,
+        "prefix_list": attrs.get("prefix_list_id") or None,
+        "referenced_group": attrs.get("referenced_security_group_id") or None,
+    }
+
+
+def _rule_live(rule: Mapping[str, Any]) -> dict[str, Any]:
+    protocol = _PROTOCOLS.get(str(rule.get("IpProtocol")), str(rule.get("IpProtocol")))
+    from_port, to_port = rule.get("FromPort"), rule.get("ToPort")
+    all_ports = protocol in {"-1", "icmp", "icmpv6"} and from_port in (None, -1)
+    return {
+        "direction": "egress" if rule.get("IsEgress") else "ingress",
+        "group": rule.get("GroupId"),
+        "protocol": protocol,
+        "ports": None if all_ports or protocol == "-1" else (_port(from_port), _port(to_port)),
+        "cidr_ipv4": rule.get("CidrIpv4") or None,
+        "cidr_ipv6": rule.get("CidrIpv6") or None,
+        "prefix_list": rule.get("PrefixListId") or None,
+        "referenced_group": (rule.get("ReferencedGroupInfo") or {}).get("GroupId") or None,
+    }
+
+
+def _port(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _rule_compare(egress: bool) -> Callable[[Mapping[str, Any], Any], list[tuple[str, Any, Any]]]:
+    def compare(attrs: Mapping[str, Any], live: Any) -> list[tuple[str, Any, Any]]:
+        recorded, actual = _rule_recorded(attrs, egress), _rule_live(live)
+        show = lambda v: "(none)" if v is None else (f"{v[0]}-{v[1]}" if isinstance(v, tuple) else v)  # noqa: E731
+        return [(name, show(recorded[name]), show(actual[name])) for name in recorded if recorded[name] != actual[name]]
+
+    return compare
 
 
 def _fmt_rules(rules: list[tuple]) -> str:
@@ -337,6 +433,15 @@ KINDS: dict[str, Kind] = {
     "aws_security_group": Kind(
         "ec2", lambda a: a.get("id"), _filtered_describe("describe_security_groups", "group-id", "SecurityGroups", "GroupId"), _sg_compare
     ),
+    **{
+        type_: Kind(
+            "ec2",
+            lambda a: a.get("security_group_rule_id") or a.get("id"),
+            _filtered_describe("describe_security_group_rules", "security-group-rule-id", "SecurityGroupRules", "SecurityGroupRuleId"),
+            _rule_compare(egress=type_.endswith("egress_rule")),
+        )
+        for type_ in SEPARATE_RULE_TYPES
+    },
     "aws_s3_bucket": Kind(
         "s3", lambda a: a.get("bucket") or a.get("id"), _per_id(_bucket_tags, {"NoSuchBucket"}), lambda a, live: _compare_tags(_tags_recorded(a), live)
     ),
@@ -376,7 +481,12 @@ def compare_resources(resources: Iterable[StateResource], live_of: Callable[[Sta
         if live is MISSING:
             result.differences.append(Difference(resource.address, "(resource)", "exists", "not found"))
             continue
-        for attribute, recorded, actual in kind.compare(resource.attributes, live):
+        try:
+            compared = kind.compare(resource.attributes, live)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as error:
+            # A state attribute of an unexpected shape (a hand edit, another provider version).
+            raise StateFormatError(f"{resource.address}: unexpected attribute shape ({type(error).__name__}: {error})") from None
+        for attribute, recorded, actual in compared:
             hidden = attribute.split(".", 1)[0].split("[", 1)[0] in resource.sensitive
             result.differences.append(
                 Difference(

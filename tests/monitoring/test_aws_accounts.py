@@ -82,3 +82,24 @@ def test_a_failed_account_fails_fast_for_the_rest_of_the_tick(emulator):
             with pytest.raises(SliceUnavailable):
                 aws.client(SECONDARY, "us-west-2", service)
     assert tally.calls["sts.AssumeRole"] == 1  # one timeout per account/region, not one per API
+
+
+def test_the_profile_configuration_survives_the_assumed_role(emulator, tmp_path, monkeypatch):
+    # The emulator is reachable only through the profile's endpoint_url (no AWS_ENDPOINT_URL): the
+    # assumed-role sessions must keep the profile's configuration, not just use it for STS.
+    config = tmp_path / "config"
+    config.write_text(
+        f"[profile sandbox]\nregion = us-east-1\nendpoint_url = {emulator.endpoint}\n"
+        "aws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    emulator.bucket(SECONDARY, "us-east-1", "only-in-secondary", "secondary-account/us-east-1/s3-data-replica")
+
+    aws = AwsAccounts(profile_name="sandbox", max_attempts=1, connect_timeout_seconds=1)
+    identity = aws.client(SECONDARY, "us-west-2", "sts").get_caller_identity()
+    assert identity["Account"] == SECONDARY
+    assert ":assumed-role/MlClustersObserver/" in identity["Arn"]
+    buckets = aws.client(SECONDARY, "us-east-1", "s3").list_buckets()["Buckets"]
+    assert [b["Name"] for b in buckets] == ["only-in-secondary"]

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import dagster as dg
+import pytest
+
+from ml_clusters.sensors.settings import MonitoringSettings
 
 from tests.monitoring.emulator import MAIN, SECONDARY, tag_list, unit_tags
 from tests.monitoring.helpers import evaluations, monitoring_defs, observations, tick
@@ -104,7 +107,7 @@ def record_hyperpod_outputs(instance: dg.DagsterInstance) -> None:
     )
 
 
-def test_capacity_block_ending_in_90_minutes_is_critical_until_extended(emulator, estate, translator, instance):
+def test_capacity_block_ending_in_45_minutes_is_critical_until_extended(emulator, estate, translator, instance):
     record_hyperpod_outputs(instance)
     aws = StubbedAwsAccounts()
     defs = monitoring_defs(estate, translator, aws=aws, clock=lambda: NOW)
@@ -121,10 +124,10 @@ def test_capacity_block_ending_in_90_minutes_is_critical_until_extended(emulator
     skipped = observations(result)["main-account/us-west-2/eks-inference"]["capacity/skipped"]
     assert "not supported by this endpoint" in skipped and "DescribeCapacityReservations" in skipped
 
-    # A second block ends in 90 minutes: critical on the unit that bought it and the cluster using it.
+    # A second block ends in 45 minutes: critical on the unit that bought it and the cluster using it.
     queue_tick(
         aws,
-        [block("cr-0aaaaaaaaaaaaaaa1", timedelta(days=10)), block("cr-0bbbbbbbbbbbbbbb2", timedelta(minutes=90))],
+        [block("cr-0aaaaaaaaaaaaaaa1", timedelta(days=10)), block("cr-0bbbbbbbbbbbbbbb2", timedelta(minutes=45))],
         training_plan(timedelta(days=10)),
         offerings={"cr-0bbbbbbbbbbbbbbb2": [offering("cbe-expensive", "9000.00"), offering("cbe-cheap", "2500.50")]},
     )
@@ -133,8 +136,9 @@ def test_capacity_block_ending_in_90_minutes_is_critical_until_extended(emulator
     for unit in (CAPACITY_UNIT, PCLUSTER):
         check = checks[unit]
         assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
-        assert "ends in 90 min" in check.description
-        assert check.metadata["hours_left"].value == 1.5
+        assert "ends in 45 min" in check.description
+        assert check.metadata["hours_left"].value == 0.75
+        assert check.metadata["lead_time_crossed_hours"].value == 2.0
         assert check.metadata["instance_type"].value == "p5.48xlarge"
         assert check.metadata["instance_count"].value == 2
         assert check.metadata["availability_zone"].value == "us-east-1a"
@@ -178,7 +182,7 @@ def test_a_block_tagged_for_auto_extension_requests_the_capacity_job(emulator, e
     config = request.run_config["ops"]["extend_capacity_block_op"]["config"]
     assert config["reservation_id"] == "cr-0ccccccccccccccc3" and config["hours"] == 24 and config["max_price"] == 5000.0
     assert config["region"] == "us-east-1" and config["cluster"] == CAPACITY_UNIT
-    assert not evaluations(result)[CAPACITY_UNIT].passed  # still critical until the extension lands
+    assert not evaluations(result)[CAPACITY_UNIT].passed  # still failing (inside the 2 h lead time) until the extension lands
     aws.assert_all_consumed()
 
 
@@ -197,3 +201,26 @@ def test_ordinary_capacity_reservations_are_not_capacity_blocks(emulator, estate
     assert observations(result)[CAPACITY_UNIT]["capacity/reservations"] == 1
     assert observations(result)[CAPACITY_UNIT]["capacity/hours_left_min"] == 240
     aws.assert_all_consumed()
+
+
+def test_the_2_hour_lead_time_warns_before_the_critical_threshold(emulator, estate, translator, instance):
+    # 90 minutes left: inside the smallest lead time (2 h), not yet critical (1 h).
+    aws = StubbedAwsAccounts()
+    defs = monitoring_defs(estate, translator, aws=aws, clock=lambda: NOW)
+    queue_tick(
+        aws,
+        [block("cr-0bbbbbbbbbbbbbbb2", timedelta(minutes=90))],
+        training_plan(timedelta(days=10)),
+        offerings={"cr-0bbbbbbbbbbbbbbb2": []},
+    )
+    check = evaluations(tick(defs, "capacity_expiry_sensor", instance))[CAPACITY_UNIT]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "inside the 2 h lead time" in check.description
+    assert check.metadata["lead_time_crossed_hours"].value == 2.0
+    aws.assert_all_consumed()
+
+
+def test_critical_threshold_must_be_below_the_smallest_lead_time():
+    with pytest.raises(ValueError, match="must be below the smallest lead time"):
+        MonitoringSettings(capacity_critical_hours=2.0)
+    assert MonitoringSettings().capacity_critical_hours == 1.0

@@ -91,9 +91,10 @@ def test_vpc_tag_drift_fails_the_check_requests_one_plan_and_recovers(emulator, 
     assert checks[NETWORKING].passed, checks[NETWORKING].description
     assert checks[NETWORKING].metadata["state"].value == f"s3://{STATE_BUCKET}/main/us-east-1/networking/terraform.tfstate"
     assert not result.run_requests
-    # Units that were never applied have no state: nothing can have drifted.
-    assert checks["secondary-account/us-west-2/hyperpod-slurm"].passed
-    assert "never applied" in checks["secondary-account/us-west-2/hyperpod-slurm"].description
+    # Units that were never applied have no state: nothing compared, so no verdict — an observation.
+    assert "secondary-account/us-west-2/hyperpod-slurm" not in checks
+    note = observations(result)["secondary-account/us-west-2/hyperpod-slurm"]["drift/note"]
+    assert note.startswith("not deployed: no state at s3://")
 
     # Someone renames the VPC in the console.
     emulator.client(MAIN, "us-east-1", "ec2").create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "renamed-by-hand"}])
@@ -195,12 +196,14 @@ def test_s3_settings_drift_and_deleted_resources(emulator, estate, translator, i
     assert check.metadata["differences"].value.count("not found") == 3
 
 
-def test_unsupported_state_version_is_reported_not_judged(emulator, estate, translator, instance):
+def test_unsupported_state_version_is_a_warning_naming_the_file(emulator, estate, translator, instance):
     emulator.put_state("main/us-east-1/kms/terraform.tfstate", {"version": 3, "serial": 1, "modules": []})
-    result = tick(monitoring_defs(estate, translator), "drift_sensor", instance)
-    assert "main-account/us-east-1/kms" not in evaluations(result)
-    skipped = observations(result)["main-account/us-east-1/kms"]["drift/skipped"]
-    assert "state format version 3 is not supported" in skipped
+    check = evaluations(tick(monitoring_defs(estate, translator), "drift_sensor", instance))["main-account/us-east-1/kms"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN  # cannot be vouched for
+    assert check.description == (
+        f"state unreadable: s3://{STATE_BUCKET}/main/us-east-1/kms/terraform.tfstate: "
+        "state format version 3 is not supported (expected 4)"
+    )
 
 
 def test_daily_full_plan_plans_every_unit_in_plan_mode(estate, translator):

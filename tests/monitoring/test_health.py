@@ -143,9 +143,10 @@ def test_fsx_lifecycle(emulator, estate, translator, instance):
     aws = StubbedAwsAccounts()
     defs = monitoring_defs(estate, translator, aws=aws)
 
-    # The emulator does not report Lifecycle: noted, not failed, and said so.
-    check = evaluations(tick(defs, "cluster_health_sensor", instance))[STORAGE]
-    assert check.passed and "noted (fsx " in check.description and "not reported" in check.description
+    # The emulator does not report Lifecycle: unknown (skipped, and said so), never counted healthy.
+    result = tick(defs, "cluster_health_sensor", instance)
+    assert STORAGE not in evaluations(result)
+    assert f"fsx {fs_id}: the endpoint does not report Lifecycle" in observations(result)[STORAGE]["health/skipped"]
 
     real = emulator.client(MAIN, "us-east-1", "fsx")
     stub = aws.stub(MAIN, "us-east-1", "fsx")
@@ -194,11 +195,19 @@ def test_parallelcluster_stack_status(emulator, estate, translator, instance):
     assert evaluations(tick(defs, "cluster_health_sensor", instance))[PCLUSTER].passed
 
 
-def test_units_without_clusters_pass_with_an_explanation(emulator, estate, translator, instance):
-    checks = evaluations(tick(monitoring_defs(estate, translator), "cluster_health_sensor", instance))
-    assert checks["main-account/us-west-2/eks-inference"].passed
-    assert "no cluster or file system found" in checks["main-account/us-west-2/eks-inference"].description
-    assert checks["main-account/us-west-2/eks-inference"].severity == dg.AssetCheckSeverity.ERROR
+def test_units_without_clusters_are_not_counted_healthy(emulator, estate, translator, instance):
+    inference = "main-account/us-west-2/eks-inference"
+    defs = monitoring_defs(estate, translator)
+    # Never applied: "not deployed", an observation — no verdict either way.
+    result = tick(defs, "cluster_health_sensor", instance)
+    assert inference not in evaluations(result)
+    assert observations(result)[inference]["health/note"].startswith("not deployed")
+
+    # Applied (it has a materialization), yet no cluster carries its tag: a warning that says so.
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=dg.AssetKey(inference.split("/")), metadata={"mode": "apply"}))
+    check = evaluations(tick(defs, "cluster_health_sensor", instance))[inference]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "no cluster or file system found" in check.description and "although the unit was applied" in check.description
 
 
 class _PclusterApi(BaseHTTPRequestHandler):

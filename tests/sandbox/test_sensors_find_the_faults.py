@@ -55,8 +55,12 @@ def test_health_probe_fails_the_degraded_eks_unit_and_the_hyperpod_unit_only(see
     report, verdicts = _verdicts(health.probe, probe_ctx, units)
     failing = {p for p, ok in verdicts.items() if not ok}
     assert failing == {seeded.fault("nodegroup-degraded").unit, seeded.fault("hyperpod-node-failure").unit}
-    assert set(verdicts) == {u.path for u in units}
+    # The emulator's FSx reports no Lifecycle: the storage units are unknown, never counted healthy.
+    storage = {u.path for u in units if u.module == "shared-storage"}
+    assert set(verdicts) == {u.path for u in units} - storage
     assert "DEGRADED" in report.outcomes[seeded.fault("nodegroup-degraded").unit].description
+    assert storage and set(report.unknown) == storage
+    assert all("does not report Lifecycle" in report.unknown[p] for p in storage)
     # every cluster unit was actually found in the emulator, none judged on an empty slice
     for unit in units:
         if unit.module in {"eks-cluster", "hyperpod", "parallelcluster"}:
@@ -69,9 +73,23 @@ def test_drift_probe_finds_only_the_hand_edited_vpc(seeded, probe_ctx):
     drifted = seeded.fault("vpc-tag-drift").unit
     assert not report.unknown, report.unknown
     assert {p for p, ok in verdicts.items() if not ok} == {drifted}
-    assert set(verdicts) == {u.path for u in units}
+    # Every unit is judged, except those with no resource of the compared set (IAM, ECR, Helm...):
+    # for them the probe reports counts only, never a pass.
+    compared = {p for p, numbers in report.observations.items() if numbers["resources_compared"] > 0}
+    assert set(verdicts) == compared
+    assert set(report.observed_only) == {u.path for u in units} - compared
+    assert {"main-account/us-east-1/iam", "main-account/us-east-1/ecr"} <= set(report.observed_only)
     assert report.observations[drifted]["drifted_attributes"] == 2  # Name changed, DebugSession added
     assert sum(report.observations[u.path]["resources_compared"] for u in units) > 50
+    # The security-group rules the modules manage as separate resources are compared, by rule id.
+    rules = [
+        r
+        for u in units
+        if u.module in {"networking", "shared-storage"}
+        for r in seeded.result.units[u.path].state.resources
+        if r.type.startswith("aws_vpc_security_group_")
+    ]
+    assert rules and all(r.attributes["security_group_rule_id"].startswith("sgr-") for r in rules)
 
 
 def test_capacity_probe_says_the_emulator_lacks_capacity_blocks(seeded, probe_ctx):
