@@ -115,3 +115,28 @@ def require_operation(aws_client: BaseClient, python_name: str) -> None:
         raise CapacityError(
             f"the installed botocore {botocore.__version__} has no {aws_client.meta.service_model.service_name}."
             f"{python_name}; upgrade boto3/botocore")
+
+
+def verify_account(target: Target, *, action: str) -> None:
+    """Refuse unless the credentials that will make the purchase belong to `target`'s account.
+
+    Without assume-role (AWS_ENDPOINT_URL or ML_CLUSTERS_NO_ASSUME_ROLE), --account would otherwise only
+    change labels and tags while the ambient identity pays; a wrongly configured role could do the same.
+    So every purchase asks STS — on the very session the purchase uses — who is calling.
+    """
+    if target.account_id is None:
+        return  # no account named: the command acts in the ambient account by design, and says so
+    from ml_clusters.capacity.errors import AWS_ERRORS
+
+    try:
+        actual = client("sts", target).get_caller_identity().get("Account")
+    except AWS_ERRORS as exc:
+        raise CapacityError(f"{action}: cannot confirm which account the credentials belong to "
+                            f"({explain(exc, action='sts:GetCallerIdentity')}); nothing bought") from None
+    if actual != target.account_id:
+        how = ("ambient credentials are used as is because "
+               + ("AWS_ENDPOINT_URL" if os.environ.get("AWS_ENDPOINT_URL") else NO_ASSUME_ROLE_ENV) + " is set"
+               if not assume_role_wanted() else f"the role assumed was {role_arn(target.account_id, target.role)}")
+        raise CapacityError(f"{action}: refusing to buy in {target.account_label or target.account_id} "
+                            f"({target.account_id}): the credentials in use belong to account {actual or 'unknown'} "
+                            f"({how}); nothing bought")

@@ -11,8 +11,10 @@ from ml_clusters.capacity import aws, blocks, clock, offers, render
 from ml_clusters.capacity import tags as tag_names
 from ml_clusters.capacity.accounts import target_for
 from ml_clusters.capacity.auto_extend import TAG_HOURS, TAG_LEAD_HOURS, TAG_MAX_PRICE, AutoExtendSettings
+from ml_clusters.capacity.cli_usage import OneLineCommand, OneLineGroup, usage_error
 from ml_clusters.capacity.cli_common import (
     AccountOpt,
+    AllowUnusableOpt,
     ClusterOpt,
     DryRunOpt,
     EndOpt,
@@ -23,23 +25,26 @@ from ml_clusters.capacity.cli_common import (
     Run,
     StartOpt,
     YesOpt,
+    check_usable,
+    block_hours,
     cluster_for_record,
     command,
     decimal,
     fit_report,
     interactive,
-    parse_when,
     purchase_account,
     purchase_region,
     record,
     show_fits,
+    window,
 )
 from ml_clusters.capacity.errors import CapacityError, explain
-from ml_clusters.capacity.fit import check_cluster, fits_for, usable_clusters
+from ml_clusters.capacity.fit import check_cluster, consuming_clusters, fits_for, usable_clusters
 from ml_clusters.capacity.guard import check_price, confirm
 from ml_clusters.capacity.models import money
 
 blocks_app = typer.Typer(
+    cls=OneLineGroup,
     help="EC2 Capacity Blocks for ML (raw EC2: ParallelCluster queues, EKS/Karpenter): search, purchase, list, "
          "extend.",
     no_args_is_help=True,
@@ -47,7 +52,7 @@ blocks_app = typer.Typer(
 
 
 
-@blocks_app.command("search")
+@blocks_app.command("search", cls=OneLineCommand)
 @command
 def blocks_search(
     instance_type: Annotated[str, typer.Option("--instance-type", "-t", help="EC2 type, e.g. p5.48xlarge.")],
@@ -65,10 +70,12 @@ def blocks_search(
     if instance_type.startswith("ml."):
         raise CapacityError(f"{instance_type} is a SageMaker type; Capacity Blocks take EC2 types such as "
                             f"{instance_type[3:]} (use `training-plans` for ml.* types)")
+    block_hours(hours)
+    start_at, end_at = window(start, end)
     acct = run.account(account)
     region = run.region(region)
     target = target_for(acct, region)
-    query = blocks.BlockQuery(instance_type, count, hours, parse_when(start, "--start"), parse_when(end, "--end"))
+    query = blocks.BlockQuery(instance_type, count, hours, start_at, end_at)
     found = blocks.search_offerings(aws.client("ec2", target), query, region=region)
     if not found:
         raise CapacityError(f"no Capacity Block offerings for {query.describe()} in {target.describe()}; try "
@@ -92,13 +99,14 @@ def blocks_search(
     run.say("Buy one with: ml-clusters capacity-blocks purchase OFFERING_ID", style="dim")
 
 
-@blocks_app.command("purchase")
+@blocks_app.command("purchase", cls=OneLineCommand)
 @command
 def blocks_purchase(
     offering_id: Annotated[str, typer.Argument(help="Offering id from `search` (cb-... / cbo-...).")],
     cluster: ClusterOpt = None,
     max_price: MaxPriceOpt = None,
     yes: YesOpt = False,
+    allow_unusable: AllowUnusableOpt = False,
     dry_run: DryRunOpt = False,
     instance_type: Annotated[Optional[str], typer.Option(
         "--instance-type", "-t", help="Search parameters, when the offering was not found by `search` here.",
@@ -113,9 +121,11 @@ def blocks_purchase(
 ) -> None:
     """Buy a Capacity Block: shows it and its upfront fee, then asks you to type `purchase`."""
     run = Run(output)
+    block_hours(hours)
+    start_at, end_at = window(start, end)
     remembered = offers.recall("capacity-block", offering_id, now=clock.now())
     if instance_type and count and hours:
-        query = blocks.BlockQuery(instance_type, count, hours, parse_when(start, "--start"), parse_when(end, "--end"))
+        query = blocks.BlockQuery(instance_type, count, hours, start_at, end_at)
     elif remembered is not None:
         query = blocks.BlockQuery.from_json(remembered.query)
     else:
@@ -123,6 +133,8 @@ def blocks_purchase(
                             "search first, or pass the search's --instance-type, --count and --hours; nothing bought")
     acct = purchase_account(run, account, remembered.account if remembered else None, offering_id)
     region = purchase_region(region, remembered.region if remembered else None, offering_id)
+    if cluster:  # an unknown or unsuitable --cluster is refused before anything is asked of AWS
+        check_cluster(run.estate, cluster, kind="capacity-block", account_key=acct.key, region=region)
     target = target_for(acct, region)
 
     offering = blocks.find_offering(aws.client("ec2", target), query, offering_id, region=region)
@@ -134,12 +146,15 @@ def blocks_purchase(
     show_fits(run, fits, what=f"a Capacity Block in {offering.availability_zone}", scope=f"{acct.key}/{region}",
                cluster=cluster)
     check_price(offering.upfront_fee, offering.currency, decimal(max_price))
+    if not dry_run:
+        check_usable(fits, cluster=cluster, yes=yes, allow_unusable=allow_unusable)
     record_on, why_not = cluster_for_record(cluster, fits)
     from ml_clusters.capacity.records import purchase_tags
 
     tags = purchase_tags(cluster=record_on, account_label=acct.key)
     ec2_buy = aws.client("ec2", target, purpose="buy")
     if dry_run:
+        aws.verify_account(target, action="purchase")
         blocks.purchase(ec2_buy, offering, tags=tags, dry_run=True, region=region)
         message = "Dry run: EC2 says the purchase would be allowed (DryRunOperation); nothing bought."
         if run.json:
@@ -150,6 +165,7 @@ def blocks_purchase(
                                       f"{offering.availability_zone} for {money(offering.upfront_fee, offering.currency)}"
                                       " (upfront, non-refundable)?",
             yes=yes, interactive=interactive(), ask=run.ask)
+    aws.verify_account(target, action="purchase")  # the last check before money is spent
     reservation = blocks.purchase(ec2_buy, offering, tags=tags, region=region)
     recorded = record(run, cluster=record_on, why_not=why_not, event="capacity block purchased",
                        capacity_id=reservation.reservation_id, fee=offering.upfront_fee, currency=offering.currency,
@@ -170,7 +186,7 @@ def blocks_purchase(
     run.say(f"Dagster: {recorded}")
 
 
-@blocks_app.command("list")
+@blocks_app.command("list", cls=OneLineCommand)
 @command
 def blocks_list(
     state: Annotated[Optional[list[str]], typer.Option(
@@ -199,7 +215,7 @@ def blocks_list(
     run.say(render.reservations(found, now))
 
 
-@blocks_app.command("extend")
+@blocks_app.command("extend", cls=OneLineCommand)
 @command
 def blocks_extend(
     reservation_id: Annotated[str, typer.Argument(help="Capacity Reservation id of the block (cr-...).")],
@@ -233,6 +249,7 @@ def blocks_extend(
     check_price(offering.upfront_fee, offering.currency, decimal(max_price))
     ec2_buy = aws.client("ec2", target, purpose="buy")
     if dry_run:
+        aws.verify_account(target, action="extend")
         blocks.purchase_extension(ec2_buy, offering, dry_run=True, region=region)
         if run.json:
             run.emit({"dry_run": True, "offering": offering.to_json()})
@@ -243,21 +260,31 @@ def blocks_extend(
                                     f"{render.when(offering.end)} UTC) for "
                                     f"{money(offering.upfront_fee, offering.currency)} (upfront, non-refundable)?",
             yes=yes, interactive=interactive(), ask=run.ask)
+    aws.verify_account(target, action="extend")  # the last check before money is spent
     extension = blocks.purchase_extension(ec2_buy, offering, region=region)
-    record_on = cluster or reservation.tags.get(tag_names.UNIT)
-    if record_on and record_on not in run.estate.units:
-        record_on, why_not = None, f"{record_on!r} is not a unit of the estate"
-    else:
-        why_not = f"no --cluster given and the block has no {tag_names.UNIT} tag"
+    # Record on the cluster(s) using the block: the block's ml-clusters:unit tag may name the capacity-block
+    # unit itself, whose dependents are the clusters (the capacity-expiry sensor maps it the same way).
+    owner = cluster or reservation.tags.get(tag_names.UNIT)
+    consumers = consuming_clusters(run.estate, owner) if owner else []
     account_label = acct.key if acct else (reservation.owner_id or "ambient")
-    recorded = record(run, cluster=record_on, why_not=why_not, event="capacity block extended",
-                       capacity_id=reservation_id, fee=extension.upfront_fee or offering.upfront_fee,
-                       currency=extension.currency or offering.currency, account_label=account_label, region=region,
-                       via="ml-clusters capacity-blocks extend",
-                       details={"hours": offering.duration_hours, "new_end": extension.end or offering.end,
-                                "status": extension.status, "offering_id": offering.offering_id,
-                                "availability_zone": offering.availability_zone,
-                                "instance_type": offering.instance_type, "instances": offering.instance_count})
+    if not consumers:
+        why_not = (f"{owner!r} is neither a cluster of the estate nor a unit clusters depend on" if owner
+                   else f"no --cluster given and the block has no {tag_names.UNIT} tag")
+        consumers_or_none: list[str | None] = [None]
+    else:
+        why_not, consumers_or_none = "", list(consumers)
+    if owner and owner in run.estate.units and owner not in consumers:
+        consumers_or_none.append(owner)  # keep the block's own history too
+    records = [record(run, cluster=path, why_not=why_not, event="capacity block extended",
+                      capacity_id=reservation_id, fee=extension.upfront_fee or offering.upfront_fee,
+                      currency=extension.currency or offering.currency, account_label=account_label, region=region,
+                      via="ml-clusters capacity-blocks extend",
+                      details={"hours": offering.duration_hours, "new_end": extension.end or offering.end,
+                               "status": extension.status, "offering_id": offering.offering_id,
+                               "availability_zone": offering.availability_zone,
+                               "instance_type": offering.instance_type, "instances": offering.instance_count})
+               for path in consumers_or_none]
+    recorded = "; ".join(records)
     if run.json:
         run.emit({"extension": extension.to_json(), "offering": offering.to_json(), "record": recorded})
     run.say(f"Extended {reservation_id} by {offering.duration_hours} h until {render.when(extension.end or offering.end)}"
@@ -266,7 +293,7 @@ def blocks_extend(
     run.say(f"Dagster: {recorded}")
 
 
-@blocks_app.command("auto-extend")
+@blocks_app.command("auto-extend", cls=OneLineCommand)
 @command
 def blocks_auto_extend(
     reservation_id: Annotated[str, typer.Argument(help="Capacity Reservation id of the block (cr-...).")],
@@ -281,6 +308,9 @@ def blocks_auto_extend(
 ) -> None:
     """Turn automatic extension on (requires --max-price) or off for one block; stored as tags on it."""
     run = Run(output)
+    if not off and (max_price is None or max_price <= 0):
+        usage_error("auto-extension needs a price cap: pass --max-price (the highest upfront fee to pay per "
+                    "extension); nothing changed")
     acct = run.account(account)
     region = run.region(region)
     target = target_for(acct, region)
@@ -313,7 +343,7 @@ def blocks_auto_extend(
                 "(the capacity-expiry sensor requests the extend_capacity_block job).")
 
 
-@blocks_app.command("fit")
+@blocks_app.command("fit", cls=OneLineCommand)
 @command
 def blocks_fit(
     reservation_id: Annotated[str, typer.Argument(help="Capacity Reservation id (cr-...).")],

@@ -19,6 +19,7 @@ from rich.panel import Panel
 
 from ml_clusters.capacity import clock, render
 from ml_clusters.capacity.accounts import resolve_account
+from ml_clusters.capacity.cli_usage import usage_error
 from ml_clusters.capacity.errors import AWS_ERRORS, CapacityError, explain
 from ml_clusters.capacity.fit import Fit, recorded_outputs_lookup, usable_clusters
 from ml_clusters.estate.model import Account, Estate, EstateError
@@ -40,6 +41,9 @@ RegionOpt = Annotated[Optional[str], typer.Option(
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", help="table for people, json for scripts.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Buy without the typed confirmation (automation).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check everything, buy nothing.")]
+AllowUnusableOpt = Annotated[bool, typer.Option(
+    "--allow-unusable", help="With --yes: buy even though no cluster of the estate (or not the --cluster named) "
+                             "is known to have subnets in the capacity's AZ.")]
 MaxPriceOpt = Annotated[Optional[float], typer.Option(
     "--max-price", min=0, help="Refuse when the upfront fee is above this (in the offering's currency).",
     show_default=False)]
@@ -159,11 +163,37 @@ def parse_when(text: str | None, option: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise CapacityError(f"{option}: cannot read {text!r}; use an ISO date/time (2026-03-01, "
-                            "2026-03-01T08:00Z) or +3d / +12h") from None
+        usage_error(f"{option}: cannot read {text!r}; use an ISO date/time (2026-03-01, 2026-03-01T08:00Z) "
+                    "or +3d / +12h")
     from ml_clusters.capacity.models import utc
 
     return utc(parsed)
+
+
+def window(start: str | None, end: str | None, *, start_opt: str = "--start",
+           end_opt: str = "--end") -> tuple[datetime | None, datetime | None]:
+    """The search window, checked before anything is asked of AWS: not in the past, and ending after it starts."""
+    start_at, end_at = parse_when(start, start_opt), parse_when(end, end_opt)
+    now = clock.now()
+    if start_at is not None and start_at < now - timedelta(minutes=1):
+        usage_error(f"{start_opt} {start} is in the past (now is {now:%Y-%m-%d %H:%M} UTC)")
+    if end_at is not None and end_at <= now:
+        usage_error(f"{end_opt} {end} is in the past (now is {now:%Y-%m-%d %H:%M} UTC)")
+    if start_at is not None and end_at is not None and end_at <= start_at:
+        usage_error(f"{end_opt} {end} is not after {start_opt} {start}")
+    return start_at, end_at
+
+
+# EC2 Capacity Block durations (AWS EC2 User Guide, "Capacity Blocks for ML"; research report §7 gives the
+# 1-182 day range): whole days from 1 to 14 days, then whole weeks up to 26 weeks (182 days).
+BLOCK_DAYS = tuple(range(1, 15)) + tuple(range(21, 183, 7))
+
+
+def block_hours(hours: int | None, option: str = "--hours") -> int | None:
+    if hours is None or (hours % 24 == 0 and hours // 24 in BLOCK_DAYS):
+        return hours
+    usage_error(f"{option} {hours} is not a Capacity Block duration: 24-336 h in steps of 24 h (1-14 days), or "
+                "504-4368 h in steps of 168 h (3-26 weeks)")
 
 
 def decimal(value: float | None) -> Decimal | None:
@@ -226,6 +256,22 @@ def show_fits(run: Run, fits: Sequence[Fit], *, what: str, scope: str, cluster: 
                 sorted({f.az for f in fits}))
         run.warn(f"No cluster of the estate can use {what}: {reason}. Capacity bought in the wrong AZ is paid for "
                  "and cannot be used.")
+
+
+def unusable(fits: Sequence[Fit], cluster: str | None) -> bool:
+    """True unless the named cluster (or, with none named, some cluster of the estate) is known to fit."""
+    if cluster:
+        return not fits or any(f.fits is not True for f in fits)
+    return not usable_clusters(fits)
+
+
+def check_usable(fits: Sequence[Fit], *, cluster: str | None, yes: bool, allow_unusable: bool) -> None:
+    """`--yes` alone never buys capacity no cluster can use: automation must say --allow-unusable as well.
+    At the prompt the loud warning (show_fits) is the person's cue; they decide by typing the word."""
+    if yes and not allow_unusable and unusable(fits, cluster):
+        who = f"{cluster} is not known to have subnets in its AZ" if cluster else \
+            "no cluster of the estate is known to have subnets in its AZ"
+        raise CapacityError(f"refused: {who}; pass --allow-unusable with --yes to buy it anyway; nothing bought")
 
 
 def purchase_account(run: Run, explicit: str | None, remembered: str | None, offering_id: str) -> Account:

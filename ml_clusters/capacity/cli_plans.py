@@ -9,8 +9,10 @@ import typer
 
 from ml_clusters.capacity import aws, clock, offers, plans, render
 from ml_clusters.capacity.accounts import target_for
+from ml_clusters.capacity.cli_usage import OneLineCommand, OneLineGroup
 from ml_clusters.capacity.cli_common import (
     AccountOpt,
+    AllowUnusableOpt,
     ClusterOpt,
     DryRunOpt,
     MaxPriceOpt,
@@ -19,23 +21,25 @@ from ml_clusters.capacity.cli_common import (
     RegionOpt,
     Run,
     YesOpt,
+    check_usable,
     cluster_for_record,
     command,
     decimal,
     fit_report,
     interactive,
-    parse_when,
+    window,
     purchase_account,
     purchase_region,
     record,
     show_fits,
 )
 from ml_clusters.capacity.errors import CapacityError
-from ml_clusters.capacity.fit import Fit, fits_for, usable_clusters
+from ml_clusters.capacity.fit import Fit, check_cluster, fits_for, usable_clusters
 from ml_clusters.capacity.guard import check_price, confirm
 from ml_clusters.capacity.models import money
 
 plans_app = typer.Typer(
+    cls=OneLineGroup,
     help="SageMaker Training Plans (HyperPod clusters, training jobs, endpoints): search, purchase, list, describe.",
     no_args_is_help=True,
 )
@@ -43,7 +47,7 @@ plans_app = typer.Typer(
 TargetOpt = Annotated[str, typer.Option("--target", help="hyperpod-cluster | training-job | endpoint.")]
 
 
-@plans_app.command("search")
+@plans_app.command("search", cls=OneLineCommand)
 @command
 def plans_search(
     instance_type: Annotated[str, typer.Option("--instance-type", "-t", help="SageMaker type, e.g. ml.p5.48xlarge.")],
@@ -61,11 +65,11 @@ def plans_search(
 ) -> None:
     """Find training-plan offerings, with every reserved block an offering is split into and its AZ."""
     run = Run(output)
+    start_at, end_at = window(start_after, end_before, start_opt="--start-after", end_opt="--end-before")
     acct = run.account(account)
     region = run.region(region)
     tgt = target_for(acct, region)
-    query = plans.PlanQuery(target, instance_type, count, hours, parse_when(start_after, "--start-after"),
-                            parse_when(end_before, "--end-before"))
+    query = plans.PlanQuery(target, instance_type, count, hours, start_at, end_at)
     found = plans.search_offerings(aws.client("sagemaker", tgt), query, region=region)
     if not found:
         raise CapacityError(f"no training-plan offerings for {query.describe()} in {tgt.describe()}; try another "
@@ -93,7 +97,7 @@ def plans_search(
     run.say("Buy one with: ml-clusters training-plans purchase OFFERING_ID --name PLAN_NAME", style="dim")
 
 
-@plans_app.command("purchase")
+@plans_app.command("purchase", cls=OneLineCommand)
 @command
 def plans_purchase(
     offering_id: Annotated[str, typer.Argument(help="Offering id from `search` (tpo-...).")],
@@ -101,6 +105,7 @@ def plans_purchase(
     cluster: ClusterOpt = None,
     max_price: MaxPriceOpt = None,
     yes: YesOpt = False,
+    allow_unusable: AllowUnusableOpt = False,
     dry_run: DryRunOpt = False,
     target: Annotated[Optional[str], typer.Option(
         "--target", help="Search parameters, when the offering was not found by `search` here.",
@@ -120,7 +125,8 @@ def plans_purchase(
     remembered = offers.recall("training-plan", offering_id, now=clock.now())
     if instance_type and count:
         query = plans.PlanQuery(target or "hyperpod-cluster", instance_type, count, hours,
-                                parse_when(start_after, "--start-after"), parse_when(end_before, "--end-before"))
+                                *window(start_after, end_before, start_opt="--start-after",
+                                        end_opt="--end-before"))
     elif remembered is not None:
         query = plans.PlanQuery.from_json(remembered.query)
     else:
@@ -130,6 +136,8 @@ def plans_purchase(
     acct = purchase_account(run, account, remembered.account if remembered else None, offering_id)
     region = purchase_region(region, remembered.region if remembered else None, offering_id)
     tgt = target_for(acct, region)
+    if cluster:  # an unknown or unsuitable --cluster is refused before anything is asked of AWS
+        check_cluster(run.estate, cluster, kind="hyperpod-cluster", account_key=acct.key, region=region)
 
     offering = plans.find_offering(aws.client("sagemaker", tgt), query, offering_id, region=region)
     if remembered is not None:
@@ -142,6 +150,8 @@ def plans_purchase(
         show_fits(run, fits, what=f"a training plan in {', '.join(offering.availability_zones) or 'an unknown AZ'}",
                    scope=f"{acct.key}/{region}", cluster=cluster)
     check_price(offering.upfront_fee, offering.currency, decimal(max_price))
+    if (query.target == "hyperpod-cluster" or cluster) and not dry_run:
+        check_usable(fits, cluster=cluster, yes=yes, allow_unusable=allow_unusable)
     if query.target == "hyperpod-cluster" or cluster:
         record_on, why_not = cluster_for_record(cluster, fits)
     else:
@@ -160,6 +170,7 @@ def plans_purchase(
                                       f"block{'s' if len(offering.segments) != 1 else ''}) for "
                                       f"{money(offering.upfront_fee, offering.currency)} (upfront, non-refundable)?",
             yes=yes, interactive=interactive(), ask=run.ask)
+    aws.verify_account(tgt, action="purchase")  # the last check before money is spent
     sm_buy = aws.client("sagemaker", tgt, purpose="buy")
     arn = plans.purchase(sm_buy, offering, name=name, tags=tags, region=region)
     try:
@@ -180,7 +191,7 @@ def plans_purchase(
     run.say(f"Dagster: {recorded}")
 
 
-@plans_app.command("list")
+@plans_app.command("list", cls=OneLineCommand)
 @command
 def plans_list(
     status: Annotated[Optional[str], typer.Option(
@@ -208,7 +219,7 @@ def plans_list(
     run.say(render.plans(found))
 
 
-@plans_app.command("describe")
+@plans_app.command("describe", cls=OneLineCommand)
 @command
 def plans_describe(
     name: Annotated[str, typer.Argument(help="Plan name or ARN.")],
@@ -229,7 +240,7 @@ def plans_describe(
     run.say(reserved)
 
 
-@plans_app.command("fit")
+@plans_app.command("fit", cls=OneLineCommand)
 @command
 def plans_fit(
     name: Annotated[str, typer.Argument(help="Plan name or ARN.")],

@@ -3,7 +3,8 @@
 Launch it from the UI (config below) or let the capacity-expiry sensor request it through
 `ml_clusters.capacity.auto_extend.plan_auto_extension`. It extends one Capacity Block by `hours`, refuses
 any extension whose upfront fee is above `max_price`, and records the extension as an observation on the
-cluster asset that uses the block (`cluster`, else the block's `ml-clusters:unit` tag).
+cluster assets that use the block: `cluster`, else the clusters using the unit named by the block's
+`ml-clusters:unit` tag (the tag may name the capacity-block unit itself).
 """
 
 
@@ -18,6 +19,7 @@ from ml_clusters.capacity import aws, blocks
 from ml_clusters.capacity.accounts import resolve_account, target_for
 from ml_clusters.capacity.auto_extend import EXTEND_JOB_NAME, EXTEND_OP_NAME
 from ml_clusters.capacity.errors import CapacityError
+from ml_clusters.capacity.fit import consuming_clusters
 from ml_clusters.capacity.guard import check_price
 from ml_clusters.capacity.records import observation
 from ml_clusters.capacity.tags import UNIT as TAG_UNIT
@@ -34,10 +36,17 @@ class CapacityAws(dg.ConfigurableResource):
                                                "TerraformExecutionRole")
 
     def client(self, service: str, target: aws.Target, *, purpose: aws.Purpose = "read") -> BaseClient:
+        return aws.client(service, self._target(target), purpose=purpose)
+
+    def verify_account(self, target: aws.Target) -> None:
+        """Refuse unless the session that will buy belongs to `target`'s account (see aws.verify_account)."""
+        aws.verify_account(self._target(target), action=EXTEND_JOB_NAME)
+
+    def _target(self, target: aws.Target) -> aws.Target:
         if self.role:
-            target = aws.Target(region=target.region, account_id=target.account_id,
-                                account_label=target.account_label, role=self.role)
-        return aws.client(service, target, purpose=purpose)
+            return aws.Target(region=target.region, account_id=target.account_id,
+                              account_label=target.account_label, role=self.role)
+        return target
 
 
 class ExtendCapacityBlockConfig(dg.Config):
@@ -84,21 +93,25 @@ def _extend(context: dg.OpExecutionContext, config: ExtendCapacityBlockConfig, c
     context.log.info(f"extending {config.reservation_id} ({reservation.total_instances} x {reservation.instance_type} "
                      f"in {reservation.availability_zone}) by {config.hours} h for {offering.upfront_fee} "
                      f"{offering.currency} (cap {max_price}), until {offering.end}")
+    capacity_aws.verify_account(target)
     ec2_buy = capacity_aws.client("ec2", target, purpose="buy")
     extension = blocks.purchase_extension(ec2_buy, offering, dry_run=config.dry_run, region=config.region)
     if extension is None:
         context.log.info("dry run: EC2 would accept the extension; nothing bought")
         return {"dry_run": True, "offering": offering.to_json()}
 
-    cluster = config.cluster or reservation.tags.get(TAG_UNIT)
-    unit = estate.units.get(cluster) if cluster else None
-    if unit is None:
+    # The block's ml-clusters:unit tag may name the capacity-block unit itself; the record belongs on the
+    # cluster(s) using it (and stays on the block's unit too, where its own history is).
+    owner = config.cluster or reservation.tags.get(TAG_UNIT)
+    clusters = consuming_clusters(estate, owner) if owner else []
+    record_on = list(dict.fromkeys([*clusters, *([owner] if owner in estate.units else [])]))
+    if not clusters:
         context.log.warning(f"extension of {config.reservation_id} not recorded on a cluster asset: "
-                            + (f"{cluster!r} is not a unit of the estate" if cluster else
-                               f"no `cluster` in the config and no {TAG_UNIT} tag on the reservation"))
-    else:
+                            + (f"{owner!r} is neither a cluster of the estate nor a unit clusters depend on"
+                               if owner else f"no `cluster` in the config and no {TAG_UNIT} tag on the reservation"))
+    for path in record_on:
         context.log_event(observation(
-            asset_key=translator.get_asset_key(unit), event="capacity block extended",
+            asset_key=translator.get_asset_key(estate.units[path]), event="capacity block extended",
             capacity_id=config.reservation_id, fee=extension.upfront_fee or offering.upfront_fee,
             currency=extension.currency or offering.currency, account_label=account.key, region=config.region,
             via=f"dagster job {EXTEND_JOB_NAME} (run {context.run_id[:8]})",
@@ -106,4 +119,5 @@ def _extend(context: dg.OpExecutionContext, config: ExtendCapacityBlockConfig, c
                      "status": extension.status, "offering_id": offering.offering_id,
                      "availability_zone": offering.availability_zone, "instance_type": offering.instance_type,
                      "instances": offering.instance_count}))
-    return {"extension": extension.to_json(), "offering": offering.to_json(), "cluster": cluster}
+    return {"extension": extension.to_json(), "offering": offering.to_json(), "clusters": clusters,
+            "recorded_on": record_on}

@@ -86,13 +86,15 @@ def one_line(text: str) -> str:
 
 
 def _server_failure(action: str, where: str, buying: bool, detail: str) -> CapacityError:
+    # A call that spends money and got no readable answer may have succeeded: say so whatever the endpoint
+    # (an emulator that lacks the API is only the likeliest story, never a certainty).
+    if buying:
+        return CapacityError(f"{action}{where}: the request failed{detail} — outcome unknown: the purchase MAY have "
+                             "gone through; check `list` before trying again")
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         return CapacityError(f"{action}: the endpoint {endpoint} (AWS_ENDPOINT_URL) failed{detail} — the local AWS "
-                             "emulator does not implement the Capacity Block / Training Plan APIs; nothing bought")
-    if buying:
-        return CapacityError(f"{action}{where}: AWS failed internally{detail} — the purchase MAY have gone through; "
-                             "check `list` before trying again")
+                             "emulator does not implement the Capacity Block / Training Plan APIs")
     return CapacityError(f"{action}{where}: AWS failed internally{detail}; try again later")
 
 

@@ -294,3 +294,16 @@ def recorded_outputs_lookup(instance: Any, asset_key_for: Callable[[str], Any]) 
         return outputs, f"outputs of {unit_path} recorded at its last materialization (run {event.run_id[:8]})"
 
     return lookup
+
+
+def consuming_clusters(estate: Estate, unit_path: str) -> list[str]:
+    """The cluster units that use capacity owned by `unit_path` — the unit itself when it is a cluster, else
+    the clusters that depend on it directly (e.g. parallelcluster on main-account/us-east-1/capacity-block).
+    The same mapping as the capacity-expiry sensor's, so records land where the sensor reports."""
+    clusters = EC2_CLUSTER_MODULES | HYPERPOD_MODULES
+    unit = estate.units.get(unit_path)
+    if unit is None:
+        return []
+    if unit.module in clusters:
+        return [unit.path]
+    return [p for p in estate.downstream_of(unit.path, transitive=False) if estate.units[p].module in clusters]

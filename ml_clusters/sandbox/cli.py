@@ -7,7 +7,7 @@ import signal
 import socket
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -17,8 +17,38 @@ console = Console(highlight=False, soft_wrap=True)  # errors stay one line
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the `ml-clusters` app."""
-    app.command(name="sandbox")(sandbox)
+    """Add this area's commands to the `ml-clusters` app (usage errors as one line, exit 2)."""
+    from ml_clusters.capacity.cli_usage import OneLineCommand
+
+    app.command(name="sandbox", cls=OneLineCommand)(sandbox)
+
+
+def _usage_error(message: str) -> NoReturn:
+    console.print(f"[red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _check_host(host: str) -> None:
+    """The UI's --host must resolve and be an address of this machine — told apart from a busy port."""
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        _usage_error(f"--host {host}: cannot resolve it ({getattr(error, 'strerror', None) or error}); "
+                     "pass an address of this machine, e.g. 127.0.0.1")
+    try:
+        _free_port(host)
+    except OSError as error:
+        _usage_error(f"--host {host}: cannot listen on it ({error.strerror or error}); pass an address of this "
+                     "machine, e.g. 127.0.0.1")
+
+
+def _check_home(home: Path | None) -> None:
+    if home is None:
+        return
+    existing = next((p for p in (home, *home.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "" if existing == home else f" ({existing} is a file)"
+        _usage_error(f"--home {home}: not a directory{where}; pass a directory for the sandbox's DAGSTER_HOME")
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -44,7 +74,8 @@ def sandbox(
     live_dir: Annotated[
         Path | None, typer.Option(help="Terragrunt live tree (default: $ML_CLUSTERS_LIVE_DIR or terraform/live).")
     ] = None,
-    port: Annotated[int, typer.Option(help="Port of the Dagster UI on --host (0 = any free port).")] = 3000,
+    port: Annotated[int, typer.Option(min=0, max=65535,
+                                      help="Port of the Dagster UI on --host (0 = any free port).")] = 3000,
     host: Annotated[str, typer.Option(help="Interface the UI listens on.")] = "127.0.0.1",
     home: Annotated[
         Path | None,
@@ -65,6 +96,8 @@ def sandbox(
     from ml_clusters.sandbox.sandbox import Sandbox, SandboxError, SandboxOptions
     from ml_clusters.sandbox.seed import SeedError
 
+    _check_host(host)
+    _check_home(home)
     options = SandboxOptions(live_dir=live_dir or default_live_dir())
     if home is not None:
         options.home = home.resolve()
@@ -119,7 +152,8 @@ def sandbox(
         raise typer.Exit(1)
     except KeyboardInterrupt:
         console.print("\nstopping the sandbox …")
-    except (EstateError, SeedError, EmulatorError, SandboxError, probe.ProbeError, FileNotFoundError) as error:
+    except (EstateError, SeedError, EmulatorError, SandboxError, probe.ProbeError, FileNotFoundError,
+            NotADirectoryError, PermissionError) as error:
         console.print(f"[red]error:[/] {error}")
         if box.dagster is not None and box.dagster.log_tail():
             console.print(f"last lines of {box.dagster.log_path}:\n{box.dagster.log_tail()}")

@@ -2,24 +2,44 @@
 
 from __future__ import annotations
 
-import ctypes
+import errno
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-_PR_SET_PDEATHSIG = 1
+# The child's first act, before it becomes the real program: ask the kernel to SIGTERM it when the sandbox
+# dies (even by SIGKILL), and give up if the sandbox is already gone. This used to be a preexec_fn, but
+# preexec_fn runs Python between fork and exec, which can deadlock while other threads (the metric feeder)
+# hold locks; a separate interpreter that then exec()s the program is thread-safe. (Linux; elsewhere the
+# orderly stop below still applies.)
+_DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:  # the sandbox died before prctl took effect
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[3:])
+"""
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: a SIGKILLed sandbox takes its children with it.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:  # not glibc/Linux: the orderly stop below still applies
-        pass
+def _launcher(args: Sequence[str], env: Mapping[str, str] | None) -> list[str]:
+    """The command line that runs `args` behind the die-with-parent prologue. The program is looked up
+    here, as Popen would, so a missing one is still a FileNotFoundError in the caller, not a child's exit."""
+    program = args[0]
+    path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    found = program if os.sep in program else shutil.which(program, path=path)
+    if not found or not os.access(found, os.X_OK):
+        raise FileNotFoundError(errno.ENOENT, f"No such file or directory: {program!r}", program)
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), found, *args]
 
 
 class ManagedProcess:
@@ -38,18 +58,18 @@ class ManagedProcess:
         self.name = name
         self.args = list(args)
         self.log_path = log_path
+        command = _launcher(self.args, env)
         self._log: IO[bytes] | None = open(log_path, "ab") if log_path else None
         self.popen = subprocess.Popen(
-            self.args,
+            command,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._log if self._log else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
+            start_new_session=True,  # setsid() done by subprocess itself, no Python code in the forked child
         )
-        self.pgid = self.popen.pid  # session leader: its pid is the group id
+        self.pgid = self.popen.pid  # session leader: its pid is the group id (and, after exec, the program's)
 
     @property
     def pid(self) -> int:

@@ -238,3 +238,11 @@ def call(service: str, method: str, response: dict | None = None, *, expected: d
 def write_scenario(path: Path, calls: list[dict]) -> Path:
     path.write_text("import datetime\n\nCALLS = " + repr(calls) + "\n")
     return path
+
+
+def identity(account_id: str = MAIN_ID, role: str = "TerraformExecutionRole") -> dict[str, Any]:
+    """STS get_caller_identity answered for credentials of `account_id`: every purchase first checks that the
+    session which will pay belongs to the account it buys in."""
+    return call("sts", "get_caller_identity",
+                {"UserId": "AROAEXAMPLEID:ml-clusters-capacity", "Account": account_id,
+                 "Arn": f"arn:aws:sts::{account_id}:assumed-role/{role}/ml-clusters-capacity"}, expected={})

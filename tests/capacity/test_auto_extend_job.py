@@ -17,7 +17,7 @@ from ml_clusters.estate import load_estate
 from ml_clusters.translator import TerragruntTranslator
 
 from .conftest import capacity_stubs
-from .responses import NOW, at, call, extension_offering, extension_purchase, reservation
+from .responses import NOW, at, call, extension_offering, extension_purchase, identity, reservation
 
 ON = {"ml-clusters:auto-extend-hours": "24", "ml-clusters:auto-extend-max-price": "7000",
       "ml-clusters:unit": "main-account/us-east-1/parallelcluster"}
@@ -103,6 +103,7 @@ def job_calls(fee="6041.09", buy=True):
                   {"CapacityBlockExtensionOfferings": [offering]},
                   expected={"CapacityBlockExtensionDurationHours": 24, "CapacityReservationId": "cr-0aa11bb22cc33dd44"})]
     if buy:
+        calls.append(identity(DUE["OwnerId"]))
         calls.append(call("ec2", "purchase_capacity_block_extension", extension_purchase(offering, DUE[
             "CapacityReservationId"]), expected={"CapacityBlockExtensionOfferingId": "cbeo-0123456789abcdef0",
                                                  "CapacityReservationId": "cr-0aa11bb22cc33dd44"}))
@@ -114,7 +115,7 @@ def test_the_sensor_request_runs_the_job_which_extends_and_records_on_the_cluste
     result, stubbed, observed = run_job(defs, request.run_config, job_calls(), monkeypatch)
     assert result.success
     assert stubbed.methods_called() == ["describe_capacity_reservations",
-                                        "describe_capacity_block_extension_offerings",
+                                        "describe_capacity_block_extension_offerings", "get_caller_identity",
                                         "purchase_capacity_block_extension"]
     [obs] = observed
     assert obs.metadata["capacity/event"].value == "capacity block extended"
@@ -146,3 +147,32 @@ def test_capacity_defs_merge_and_validate(defs):
     merged = dg.Definitions.merge(dg.Definitions(), defs)
     assert merged.resolve_job_def(EXTEND_JOB_NAME).name == EXTEND_JOB_NAME
     dg.Definitions.validate_loadable(merged)
+
+
+def test_an_extension_of_a_block_tagged_with_its_capacity_block_unit_is_recorded_on_the_cluster(defs, monkeypatch,
+                                                                                            capacity_env):
+    block_unit = "main-account/us-east-1/capacity-block"
+    due = {**DUE, "Tags": [t for t in DUE["Tags"] if t["Key"] != "ml-clusters:unit"]
+           + [{"Key": "ml-clusters:unit", "Value": block_unit}]}
+    request = plan_auto_extension(due, now=NOW)
+    calls = job_calls()
+    calls[0] = {**calls[0], "response": {"CapacityReservations": [due]}}
+    result, _, observed = run_job(defs, request.run_config, calls, monkeypatch)
+    assert result.success
+    [obs] = observed  # on main-account/us-east-1/parallelcluster, the cluster that depends on the block's unit
+    assert obs.metadata["capacity/event"].value == "capacity block extended"
+    output = result.output_for_node("extend_capacity_block_op")
+    assert output["clusters"] == ["main-account/us-east-1/parallelcluster"]
+    assert output["recorded_on"] == ["main-account/us-east-1/parallelcluster", block_unit]
+
+
+def test_the_job_refuses_when_its_credentials_belong_to_another_account(defs, monkeypatch, capacity_env):
+    request = plan_auto_extension(DUE, now=NOW)
+    calls = [c if c["method"] != "get_caller_identity" else identity("123456789012") for c in job_calls()]
+    result, stubbed, observed = run_job(defs, request.run_config, calls, monkeypatch)
+    assert not result.success
+    description = result.failure_data_for_node("extend_capacity_block_op").user_failure_data.description
+    assert "refusing to buy in main-account (483026362307): the credentials in use belong to account 123456789012" \
+        in description
+    assert "purchase_capacity_block_extension" not in stubbed.methods_called()
+    assert observed == []

@@ -20,6 +20,7 @@ from .responses import (
     capacity_blocks_page,
     extension_offering,
     extension_purchase,
+    identity,
     offerings_page,
     purchase_response,
     reservation,
@@ -140,11 +141,11 @@ def purchase_calls(offer=OFFER_A, *, cluster="main-account/us-east-1/parallelclu
                                                 {"Key": "ml-clusters:account", "Value": "main-account"}]}]}
     if dry_run:
         expected["DryRun"] = True
-        return [call("ec2", "purchase_capacity_block", expected=expected,
+        return [identity(), call("ec2", "purchase_capacity_block", expected=expected,
                      error=("DryRunOperation", "Request would have succeeded, but DryRun flag is set."), status=412)]
     if error:
-        return [call("ec2", "purchase_capacity_block", expected=expected, error=error)]
-    return [call("ec2", "purchase_capacity_block",
+        return [identity(), call("ec2", "purchase_capacity_block", expected=expected, error=error)]
+    return [identity(), call("ec2", "purchase_capacity_block",
                  purchase_response(offer, "cr-0f1e2d3c4b5a69788", "cb-0123456789abcdef0",
                                    {"ml-clusters:unit": cluster or "", "ml-clusters:account": "main-account"}),
                  expected=expected)]
@@ -161,7 +162,7 @@ def test_purchase_with_yes_buys_tags_and_records_an_observation_on_the_cluster(c
                   "main-account/us-east-1/parallelcluster", "--max-price", "50000", "--yes"],
                  [search_call(), *purchase_calls()])
     assert result.exit_code == 0, result.stderr
-    assert result.calls == ["describe_capacity_block_offerings", "purchase_capacity_block"]
+    assert result.calls == ["describe_capacity_block_offerings", "get_caller_identity", "purchase_capacity_block"]
     out = result.stdout
     assert "42,287.62 USD" in out and "us-east-1a" in out
     assert "Bought cr-0f1e2d3c4b5a69788 (Capacity Block cb-0123456789abcdef0): payment-pending" in out
@@ -270,7 +271,7 @@ def test_purchase_with_explicit_search_parameters_needs_no_prior_search(cli):
                   "--region", "us-east-1", "--cluster", "main-account/us-east-1/parallelcluster", "--yes"],
                  [search_call(), *purchase_calls()])
     assert result.exit_code == 0, result.stderr
-    assert result.calls == ["describe_capacity_block_offerings", "purchase_capacity_block"]
+    assert result.calls == ["describe_capacity_block_offerings", "get_caller_identity", "purchase_capacity_block"]
 
 
 def test_purchase_needs_an_account(cli):
@@ -397,8 +398,9 @@ RES = reservation("cr-0aa11bb22cc33dd44", "us-east-1a", end=at(hours=5),
 EXT = extension_offering("cbeo-0123456789abcdef0", RES, 24)
 
 
-def extend_calls(*offerings, buy=True):
-    calls = [call("ec2", "describe_capacity_reservations", {"CapacityReservations": [RES]},
+def extend_calls(*offerings, buy=True, account_id=None):
+    """`account_id`: the account --account names (its identity is checked first); None when acting ambient."""
+    calls = [*([identity(account_id)] if account_id else []), call("ec2", "describe_capacity_reservations", {"CapacityReservations": [RES]},
                   expected={"CapacityReservationIds": ["cr-0aa11bb22cc33dd44"]}),
              call("ec2", "describe_capacity_block_extension_offerings",
                   {"CapacityBlockExtensionOfferings": list(offerings or [EXT])},
@@ -413,7 +415,7 @@ def extend_calls(*offerings, buy=True):
 
 def test_extend_with_yes_buys_the_extension_and_records_it_on_the_tagged_cluster(cli):
     result = cli(["capacity-blocks", "extend", "cr-0aa11bb22cc33dd44", "--hours", "24", "--account", "main",
-                  "--region", "us-east-1", "--max-price", "7000", "--yes"], extend_calls())
+                  "--region", "us-east-1", "--max-price", "7000", "--yes"], extend_calls(account_id=MAIN_ID))
     assert result.exit_code == 0, result.stderr
     assert "6,041.09 USD" in result.stdout
     assert "Extended cr-0aa11bb22cc33dd44 by 24 h until 2026-03-03 17:00 UTC (payment-pending)" in flat(result.stdout)
@@ -477,10 +479,11 @@ def test_extend_dry_run(cli):
 def test_auto_extend_needs_a_price_cap(cli):
     result = cli(["capacity-blocks", "auto-extend", "cr-0aa11bb22cc33dd44", "--hours", "24", "--region",
                   "us-east-1"],
-                 [call("ec2", "describe_capacity_reservations", {"CapacityReservations": [RES]})])
-    assert result.exit_code == 1
-    assert "auto-extension needs a price cap: pass --max-price" in result.stderr
-    assert "create_tags" not in result.calls
+                 [])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: auto-extension needs a price cap: pass --max-price")
+    assert len(result.stderr.splitlines()) == 1
+    assert result.calls == []  # refused before anything is asked of AWS
 
 
 def test_auto_extend_on_and_off_is_stored_as_tags(cli):

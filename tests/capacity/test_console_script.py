@@ -36,7 +36,7 @@ def test_typing_purchase_at_the_prompt_buys_the_block(console_script, searched):
     screen = result.stdout
     assert screen.index("42,287.62 USD") < screen.index("Type purchase to confirm")
     assert "Bought cr-0f1e2d3c4b5a69788" in screen
-    assert result.calls == ["describe_capacity_block_offerings", "purchase_capacity_block"]
+    assert result.calls == ["describe_capacity_block_offerings", "get_caller_identity", "purchase_capacity_block"]
     assert len(observations(CLUSTER_KEY)) == 1
 
 

@@ -12,7 +12,7 @@ import re
 import dagster as dg
 import pytest
 
-from .responses import at, call, plan_description, plan_offering, plan_segment, plan_summary
+from .responses import SECONDARY_ID, at, call, identity, plan_description, plan_offering, plan_segment, plan_summary
 
 SEARCH = ["training-plans", "search", "--target", "hyperpod-cluster", "--instance-type", "ml.p5.48xlarge",
           "--count", "4", "--hours", "96", "--start-after", "+1d", "--end-before", "+21d",
@@ -105,6 +105,7 @@ def buy_calls(offering=WHOLE, *, name="llm-pretrain-march", cluster="secondary-a
     summary = plan_summary(name, "Pending", offering["ReservedCapacityOfferings"], fee=offering["UpfrontFee"],
                            total=4, available=0, in_use=0)
     return [
+        identity(SECONDARY_ID),
         call("sagemaker", "create_training_plan", {"TrainingPlanArn": summary["TrainingPlanArn"]},
              expected={"TrainingPlanName": name, "TrainingPlanOfferingId": offering["TrainingPlanOfferingId"],
                        "Tags": tags}),
@@ -117,7 +118,8 @@ def test_purchase_with_yes_creates_the_plan_and_records_it_on_the_hyperpod_clust
     result = cli(["training-plans", "purchase", WHOLE["TrainingPlanOfferingId"], "--name", "llm-pretrain-march",
                   "--max-price", "50000", "--yes"], [search_call(), *buy_calls()])
     assert result.exit_code == 0, result.stderr
-    assert result.calls == ["search_training_plan_offerings", "create_training_plan", "describe_training_plan"]
+    assert result.calls == ["search_training_plan_offerings", "get_caller_identity", "create_training_plan",
+                            "describe_training_plan"]
     text = flat(result.stdout)
     assert "Block 1/1 4 x ml.p5.48xlarge in us-west-2a" in text
     assert "Bought training plan llm-pretrain-march (arn:aws:sagemaker:us-west-2:159553542841:training-plan/" \
@@ -129,8 +131,14 @@ def test_purchase_with_yes_creates_the_plan_and_records_it_on_the_hyperpod_clust
 
 def test_purchase_of_a_split_offering_warns_that_no_cluster_spans_its_azs(cli):
     assert cli(SEARCH, [search_call()]).exit_code == 0
-    result = cli(["training-plans", "purchase", SPLIT["TrainingPlanOfferingId"], "--name", "split-plan", "--yes"],
-                 [search_call(), *buy_calls(SPLIT, name="split-plan", cluster=None)])
+    refused = cli(["training-plans", "purchase", SPLIT["TrainingPlanOfferingId"], "--name", "split-plan", "--yes"],
+                  [search_call()])
+    assert refused.exit_code == 1
+    assert refused.stderr == ("error: refused: no cluster of the estate is known to have subnets in its AZ; pass "
+                              "--allow-unusable with --yes to buy it anyway; nothing bought\n")
+    assert "create_training_plan" not in refused.calls
+    result = cli(["training-plans", "purchase", SPLIT["TrainingPlanOfferingId"], "--name", "split-plan", "--yes",
+                  "--allow-unusable"], [search_call(), *buy_calls(SPLIT, name="split-plan", cluster=None)])
     assert result.exit_code == 0, result.stderr
     text = flat(result.stdout)
     assert "Block 1/2 4 x ml.p5.48xlarge in us-west-2a" in text and "Block 2/2 4 x ml.p5.48xlarge in us-west-2b" in text
@@ -183,7 +191,7 @@ def test_purchase_of_an_expired_offering_buys_nothing(cli):
 def test_purchase_errors(cli, error, expected):
     assert cli(SEARCH, [search_call()]).exit_code == 0
     result = cli(["training-plans", "purchase", WHOLE["TrainingPlanOfferingId"], "--name", "p", "--yes"],
-                 [search_call(), call("sagemaker", "create_training_plan", error=error)])
+                 [search_call(), identity(SECONDARY_ID), call("sagemaker", "create_training_plan", error=error)])
     assert result.exit_code == 1
     assert expected in result.stderr and "nothing bought" in result.stderr
     assert observations(HYPERPOD_KEY) == []
@@ -276,7 +284,7 @@ def test_a_training_job_plan_is_bought_without_a_cluster_fit(cli):
     result = cli(["training-plans", "purchase", job_offer["TrainingPlanOfferingId"], "--name", "nightly-eval",
                   "--target", "training-job", "-t", "ml.p5.48xlarge", "-n", "2", "--hours", "24",
                   "--account", "secondary", "--region", "us-west-2", "--yes"],
-                 [search,
+                 [search, identity(SECONDARY_ID),
                   call("sagemaker", "create_training_plan", {"TrainingPlanArn": summary["TrainingPlanArn"]},
                        expected={"TrainingPlanName": "nightly-eval",
                                  "TrainingPlanOfferingId": job_offer["TrainingPlanOfferingId"],

@@ -166,3 +166,26 @@ def test_against_the_emulator_the_missing_apis_are_one_line(moto_endpoint, args)
     assert f"the endpoint {moto_endpoint} (AWS_ENDPOINT_URL) failed" in result.stderr
     assert "does not implement the Capacity Block / Training Plan APIs" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "<" not in result.stderr
+
+
+def test_a_purchase_checks_the_paying_account_on_the_assumed_session(moto_sts):
+    account = resolve_account(load_estate(LIVE), "secondary")
+    aws.verify_account(target_for(account, "us-west-2"), action="purchase")  # the assumed role is in 159553542841
+
+
+def test_without_assume_role_a_purchase_in_another_account_is_refused(moto_sts, monkeypatch):
+    """--account only names the account: with the ambient identity (moto's default account), nothing is bought."""
+    monkeypatch.setenv("ML_CLUSTERS_NO_ASSUME_ROLE", "1")
+    account = resolve_account(load_estate(LIVE), "secondary")
+    with pytest.raises(CapacityError) as refused:
+        aws.verify_account(target_for(account, "us-west-2"), action="purchase")
+    assert str(refused.value) == (
+        "purchase: refusing to buy in secondary-account (159553542841): the credentials in use belong to account "
+        "123456789012 (ambient credentials are used as is because ML_CLUSTERS_NO_ASSUME_ROLE is set); nothing bought")
+
+
+def test_against_the_emulator_a_purchase_for_an_estate_account_is_refused(moto_endpoint):
+    account = resolve_account(load_estate(LIVE), "main")
+    with pytest.raises(CapacityError, match=r"belong to account 123456789012 \(ambient credentials are used as is "
+                                            r"because AWS_ENDPOINT_URL is set\); nothing bought"):
+        aws.verify_account(target_for(account, "us-east-1"), action="purchase")

@@ -111,7 +111,7 @@ def main() -> None:
                               r.call("ec2", "describe_capacity_blocks", {"CapacityBlocks": []})], work)))
         out.append(block("Extend a block by 24 h — you type `extend`",
                          run(["capacity-blocks", "extend", "cr-0aa11bb22cc33dd44", "--hours", "24", "--account",
-                              "main", "--region", "us-east-1", "--max-price", "7000"], tb.extend_calls(), work,
+                              "main", "--region", "us-east-1", "--max-price", "7000"], tb.extend_calls(account_id=r.MAIN_ID), work,
                              answer="extend")))
         out.append(block("Turn auto-extension on (a price cap is required)",
                          run(["capacity-blocks", "auto-extend", "cr-0aa11bb22cc33dd44", "--hours", "24",

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ml_clusters.sandbox.emulator import Emulator
 from ml_clusters.sandbox.processes import ManagedProcess
 
@@ -82,3 +84,24 @@ def test_a_killed_sandbox_takes_its_emulator_with_it(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_the_child_is_the_program_itself_once_started(tmp_path):
+    """The die-with-parent launcher exec()s the program: same pid, same command line, no wrapper left running."""
+    process = ManagedProcess("sleeper", ["sleep", "300"], log_path=tmp_path / "sleep.log")
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")[0] != b"sleep":
+            assert process.running() and time.monotonic() < deadline, process.log_tail()
+            time.sleep(0.05)
+        assert Path(f"/proc/{process.pid}/cmdline").read_bytes() == b"sleep\x00300\x00"
+        assert os.getpgid(process.pid) == process.pid  # its own process group, stopped as a whole
+    finally:
+        process.stop(grace_seconds=2)
+    assert _wait_until_gone(process.pid)
+
+
+def test_a_missing_program_is_a_file_not_found_error_in_the_caller(tmp_path):
+    """As with a plain Popen: the sandbox CLI turns it into one line naming what to install."""
+    with pytest.raises(FileNotFoundError, match="no-such-program-ml-clusters"):
+        ManagedProcess("missing", ["no-such-program-ml-clusters"], log_path=tmp_path / "missing.log")
