@@ -11,7 +11,7 @@ from ml_clusters.capacity import aws, blocks, clock, offers, render
 from ml_clusters.capacity import tags as tag_names
 from ml_clusters.capacity.accounts import target_for
 from ml_clusters.capacity.auto_extend import TAG_HOURS, TAG_LEAD_HOURS, TAG_MAX_PRICE, AutoExtendSettings
-from ml_clusters.capacity.cli_usage import OneLineCommand, OneLineGroup, usage_error
+from ml_clusters.cli_usage import OneLineCommand, OneLineGroup, usage_error
 from ml_clusters.capacity.cli_common import (
     AccountOpt,
     AllowUnusableOpt,

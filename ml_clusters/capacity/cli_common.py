@@ -19,7 +19,7 @@ from rich.panel import Panel
 
 from ml_clusters.capacity import clock, render
 from ml_clusters.capacity.accounts import resolve_account
-from ml_clusters.capacity.cli_usage import usage_error
+from ml_clusters.cli_usage import usage_error
 from ml_clusters.capacity.errors import AWS_ERRORS, CapacityError, explain
 from ml_clusters.capacity.fit import Fit, recorded_outputs_lookup, usable_clusters
 from ml_clusters.estate.model import Account, Estate, EstateError

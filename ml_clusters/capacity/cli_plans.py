@@ -9,7 +9,7 @@ import typer
 
 from ml_clusters.capacity import aws, clock, offers, plans, render
 from ml_clusters.capacity.accounts import target_for
-from ml_clusters.capacity.cli_usage import OneLineCommand, OneLineGroup
+from ml_clusters.cli_usage import OneLineCommand, OneLineGroup
 from ml_clusters.capacity.cli_common import (
     AccountOpt,
     AllowUnusableOpt,

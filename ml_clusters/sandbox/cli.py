@@ -18,7 +18,7 @@ console = Console(highlight=False, soft_wrap=True)  # errors stay one line
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the `ml-clusters` app (usage errors as one line, exit 2)."""
-    from ml_clusters.capacity.cli_usage import OneLineCommand
+    from ml_clusters.cli_usage import OneLineCommand
 
     app.command(name="sandbox", cls=OneLineCommand)(sandbox)
 
@@ -208,7 +208,7 @@ def _group_skips(skipped) -> dict[str, list[str]]:
 
 def _print_sensors(views, checks) -> None:
     console.print(
-        "sensors: " + ", ".join(f"{v.name} ({v.last_tick.lower() if v.last_tick else 'no tick'})" for v in views)
+        "sensors: " + ", ".join(f"{v.name} ({_tick_word(v.last_tick)})" for v in views)
     )
     for view in views:
         for reason, slices in _group_skips(view.skipped).items():
@@ -221,3 +221,12 @@ def _print_sensors(views, checks) -> None:
     for check in sorted(found, key=lambda c: (c.check, c.asset)):
         detail = (check.description or check.status or "").splitlines()[0][:160]
         console.print(f"  • [red]{check.check}[/] on {check.asset}: {detail}")
+
+
+def _tick_word(status: str | None) -> str:
+    # Dagster calls a tick that reported results but requested no run "SKIPPED"; say what happened.
+    if not status:
+        return "no tick yet"
+    if status.upper() == "SKIPPED":
+        return "ticked, results recorded"
+    return status.lower()
