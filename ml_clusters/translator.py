@@ -118,12 +118,12 @@ class TerragruntTranslator:
 
     def unit_for_key(self, estate: Estate, key: dg.AssetKey) -> Unit:
         """Inverse of get_asset_key over an estate (used by the executor and the sensors)."""
-        index = self.__dict__.setdefault("_key_index", {})
-        cached = index.get(id(estate))
-        if cached is None:
-            cached = {self.get_asset_key(u): u for u in estate.units.values()}
-            index[id(estate)] = cached
-        return cached[key]
+        # One index, rebuilt when asked about another estate (an id() key could be reused after GC).
+        cached = self.__dict__.get("_key_index")
+        if cached is None or cached[0] is not estate:
+            cached = (estate, {self.get_asset_key(u): u for u in estate.units.values()})
+            self.__dict__["_key_index"] = cached
+        return cached[1][key]
 
 
 def _tag_value(value: str) -> str:

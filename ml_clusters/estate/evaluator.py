@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ml_clusters.estate.functions import PURE_FUNCTIONS, RUNTIME_FUNCTIONS, FunctionError
+from ml_clusters.estate.functions import PURE_FUNCTIONS, RUNTIME_FUNCTIONS, FunctionError, to_string
 from ml_clusters.estate.hclparse import Attribute, Body
-from ml_clusters.estate.model import EstateError
 
 
 class Unresolvable(Exception):
@@ -360,9 +359,7 @@ def _get_attr(value: Any, name: str) -> Any:
 
 def _stringify(value: Any) -> str:
     try:
-        from ml_clusters.estate.functions import _to_string
-
-        return _to_string(materialize(value))
+        return to_string(materialize(value))
     except FunctionError as exc:
         raise EvaluationError(str(exc)) from None
 
@@ -400,7 +397,3 @@ def _binop(op: str, left: Any, right: Any) -> Any:
     except TypeError as exc:
         raise EvaluationError(f"operator {op}: {exc}") from None
     raise EvaluationError(f"unknown operator {op}")
-
-
-def estate_error(file: Path, cause: str, unit: str | None = None) -> EstateError:
-    return EstateError(file, cause, unit)

@@ -33,12 +33,12 @@ def _format(spec: str, *args: Any) -> str:
             return json.dumps(value)
         if verb == "f":
             return f"{float(value):f}"
-        return _to_string(value)
+        return to_string(value)
 
     return re.sub(r"%([-+ 0#]*\d*(?:\.\d+)?)([sdvqft%])", substitute, spec)
 
 
-def _to_string(value: Any) -> str:
+def to_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -98,7 +98,7 @@ PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "title": lambda s: s.title(),
     "replace": lambda s, old, new: s.replace(old, new),
     "split": lambda sep, s: s.split(sep),
-    "join": lambda sep, items: sep.join(_to_string(i) for i in items),
+    "join": lambda sep, items: sep.join(to_string(i) for i in items),
     "format": _format,
     "trimprefix": lambda s, p: s[len(p) :] if s.startswith(p) else s,
     "trimsuffix": lambda s, p: s[: -len(p)] if p and s.endswith(p) else s,
@@ -117,7 +117,7 @@ PURE_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "distinct": lambda items: list(dict.fromkeys(items)),
     "flatten": _flatten,
     "coalesce": _coalesce,
-    "tostring": _to_string,
+    "tostring": to_string,
     "tonumber": lambda v: float(v) if "." in str(v) else int(v),
     "tolist": list,
     "toset": lambda items: list(dict.fromkeys(items)),

@@ -184,7 +184,7 @@ class _Reader:
                     raise EstateError(
                         unit.dir / UNIT_FILE, f"depends on {dep_path!r}, which is not a unit under the live root"
                     )
-        _check_acyclic(self.root, units)
+        _check_acyclic(units)
         estate = Estate(
             root=self.root,
             units=MappingProxyType(dict(sorted(units.items()))),
@@ -458,7 +458,7 @@ class _Reader:
         if account_file is not None:
             values = self.session.read_config(account_file).value.get("locals").resolve()
             if "account_id" not in values:
-                declared = "account_id" in values.get("__all__", ()) or any(
+                declared = any(
                     "account_id" in b.body.attributes for b in self.parse(account_file).blocks_of("locals")
                 )
                 cause = "locals.account_id cannot be evaluated statically" if declared else "locals has no account_id"
@@ -566,7 +566,7 @@ class _UseTerragruntFind(Exception):
         self.paths = paths
 
 
-def _check_acyclic(root: Path, units: dict[str, Unit]) -> None:
+def _check_acyclic(units: dict[str, Unit]) -> None:
     sorter = graphlib.TopologicalSorter({p: u.depends_on for p, u in units.items()})
     try:
         sorter.prepare()
