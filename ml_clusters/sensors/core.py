@@ -106,6 +106,15 @@ class ProbeContext:
             return None
         return Slice(unit.account, unit.region)
 
+    def applied(self, unit: Unit) -> bool:
+        """The unit has a recorded materialization: it was applied through the execution plane."""
+        if self.instance is None:
+            return False
+        try:
+            return self.instance.get_latest_materialization_event(self.asset_key_for(unit)) is not None
+        except Exception:  # noqa: BLE001 - an unreadable event log only loses this refinement
+            return False
+
     def resource_index(self) -> ResourceIndex:
         return ResourceIndex(self.estate, recorded_outputs(self.instance, self.estate, self.asset_key_for))
 

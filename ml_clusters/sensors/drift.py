@@ -24,7 +24,7 @@ from typing import Any
 
 import dagster as dg
 
-from ml_clusters.assets.terragrunt_units import ASSETS_NAME
+from ml_clusters.assets.terragrunt_units import ASSETS_NAME, MODE_TAG
 from ml_clusters.estate import Account, Estate, Unit
 from ml_clusters.execution.step import PLAN_SAFE
 from ml_clusters.resources.aws import SliceUnavailable, describe_aws_error
@@ -66,7 +66,7 @@ def plan_run_request(unit_path: str, key: dg.AssetKey, run_key: str | None, trig
         asset_check_keys=[dg.AssetCheckKey(key, PLAN_SAFE)],  # not no_drift: see plan_selection
         run_key=run_key,
         run_config=PLAN_RUN_CONFIG,
-        tags={TRIGGER_TAG: trigger, "ml-clusters/unit": unit_path, "ml-clusters/mode": "plan"},
+        tags={TRIGGER_TAG: trigger, "ml-clusters/unit": unit_path, MODE_TAG: "plan"},
     )
 
 
@@ -107,14 +107,11 @@ def clear_state_cache() -> None:
         _states.clear()
 
 
-def _state_account(ctx: ProbeContext, unit: Unit) -> Account:
-    """The account whose observer role reads the state bucket."""
+def _state_owner(ctx: ProbeContext) -> Account | None:
+    """The account whose observer role reads the state buckets (None: each unit's own account)."""
     wanted = ctx.settings.state_account_id
     if wanted is None:
-        owners = [u.account for u in ctx.estate.units.values() if u.module == STATE_MODULE and u.account]
-        if owners:
-            return owners[0]
-        return unit.account
+        return next((u.account for u in ctx.estate.units.values() if u.module == STATE_MODULE and u.account), None)
     for account in ctx.estate.accounts.values():
         if account.id == wanted:
             return account
@@ -161,16 +158,6 @@ def _read_states(ctx: ProbeContext, slice_: Slice, bucket: str, keys: set[str]) 
     return reads
 
 
-def _applied(ctx: ProbeContext, unit: Unit) -> bool:
-    """The unit has a recorded materialization: it was applied through the execution plane."""
-    if ctx.instance is None:
-        return False
-    try:
-        return ctx.instance.get_latest_materialization_event(ctx.asset_key_for(unit)) is not None
-    except Exception:  # noqa: BLE001 - an unreadable event log only loses this refinement
-        return False
-
-
 def _standing_plan_failure(ctx: ProbeContext, unit: Unit, read: StateRead) -> str | None:
     """The description of the latest no_drift verdict when it is a failed full plan of the current
     state (the plan ran after the state was last written) — a probe that compares a few attributes
@@ -214,12 +201,13 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
 
     # 1. The states, grouped by the bucket that holds them.
     locations: dict[tuple[Slice, str], dict[str, Unit]] = {}
+    owner = _state_owner(ctx)
     for unit in units:
         rs = unit.remote_state
         if rs is None or rs.backend != "s3" or not rs.bucket or not rs.key:
             report.unknown[unit.path] = "the unit has no S3 remote_state"
             continue
-        state_slice = Slice(_state_account(ctx, unit), rs.region or unit.region or "us-east-1")
+        state_slice = Slice(owner or unit.account, rs.region or unit.region or "us-east-1")
         locations.setdefault((state_slice, rs.bucket), {})[rs.key] = unit
 
     reads: dict[str, StateRead] = {}
@@ -376,7 +364,7 @@ def _judge_unit(
         report.outcomes[path] = outcome
         return outcome
     if read.state is None:
-        if _applied(ctx, unit):
+        if ctx.applied(unit):
             outcome = Outcome(
                 False,
                 f"state missing for an applied unit: no object at {location}, but the unit has a materialization",
@@ -480,7 +468,7 @@ def build_full_plan_schedule(
         execution_timezone="UTC",
         target=plan_selection(keys),
         run_config=PLAN_RUN_CONFIG,
-        tags={TRIGGER_TAG: name, "ml-clusters/mode": "plan"},
+        tags={TRIGGER_TAG: name, MODE_TAG: "plan"},
         default_status=default_status,
         description="Plan every unit (terragrunt plan with refresh). plan_drift_sensor turns the results into no_drift.",
     )

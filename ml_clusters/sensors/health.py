@@ -282,7 +282,7 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
         report.observations[unit.path] = numbers
         unverifiable = [c for c in mine if c.unverifiable]
         if not mine:
-            if _applied(ctx, unit):
+            if ctx.applied(unit):
                 # Applied, yet nothing to be found: deleted out of band, or tagged differently.
                 report.outcomes[unit.path] = Outcome(
                     False,
@@ -302,23 +302,13 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
     return report
 
 
-def _applied(ctx: ProbeContext, unit: Unit) -> bool:
-    if ctx.instance is None:
-        return False
-    try:
-        return ctx.instance.get_latest_materialization_event(ctx.asset_key_for(unit)) is not None
-    except Exception:  # noqa: BLE001 - an unreadable event log only loses this refinement
-        return False
-
-
 def _judge(components: list[Component]) -> tuple[Outcome, dict[str, float | int]]:
-    numbers: dict[str, float | int] = {"components": len(components), "components_unhealthy": 0}
+    broken = [c for c in components if c.healthy is False]
+    moving = [c for c in components if c.healthy is None]
+    numbers: dict[str, float | int] = {"components": len(components), "components_unhealthy": len(broken)}
     for component in components:
         for key, value in component.numbers.items():
             numbers[key] = numbers.get(key, 0) + value
-    broken = [c for c in components if c.healthy is False]
-    moving = [c for c in components if c.healthy is None]
-    numbers["components_unhealthy"] = len(broken)
     metadata: dict[str, Any] = {
         "component_table": md_table(
             ["kind", "name", "status", "verdict", "detail"],

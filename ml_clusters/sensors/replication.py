@@ -177,10 +177,9 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
     tagged = ctx.in_slices(
         tag_slices, "s3 tags", lambda s: tagged_resources(ctx.client(s, "resourcegroupstaggingapi"), ["s3"]), report.skips
     )
-    for tags_by_arn in tagged.values():
-        index.add_tagged(tags_by_arn)
     bucket_unit: dict[str, str] = {}
     for tags_by_arn in tagged.values():
+        index.add_tagged(tags_by_arn)
         for arn in tags_by_arn:
             path = index.unit_for(arn=arn)
             if path:

@@ -6,7 +6,7 @@ people change by hand) with the live API, for these resource types:
 | type | attributes | live API |
 |---|---|---|
 | aws_vpc | cidr_block, tags | ec2 describe_vpcs (one call per region, filtered by id) |
-| aws_security_group | ingress, egress rules (only when no separate rule resource targets the group), tags | ec2 describe_security_groups (one call per region) |
+| aws_security_group | existence; ingress, egress rules (only when no separate rule resource targets the group) | ec2 describe_security_groups (one call per region) |
 | aws_vpc_security_group_ingress_rule / _egress_rule | protocol, ports, cidr, prefix list, referenced group (by rule id) | ec2 describe_security_group_rules (one call per region) |
 | aws_s3_bucket | tags | s3 get_bucket_tagging |
 | aws_s3_bucket_versioning | status | s3 get_bucket_versioning |

@@ -6,7 +6,7 @@ Every resource gets the `ml-clusters:unit` tag, as root.hcl's default_tags do in
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -33,8 +33,17 @@ class Emulator:
     """Admin access to the emulator: a session in any account/region (assume-role, like Terraform)."""
 
     endpoint: str
+    # One assume-role per account/region for the emulator's lifetime (a fixture's Emulator is created
+    # after the reset, so its credentials stay valid), not one per client the seeding asks for.
+    _sessions: dict[tuple[str, str], boto3.Session] = field(default_factory=dict, repr=False)
 
     def session(self, account_id: str, region: str) -> boto3.Session:
+        cached = self._sessions.get((account_id, region))
+        if cached is None:
+            cached = self._sessions[(account_id, region)] = self._assume(account_id, region)
+        return cached
+
+    def _assume(self, account_id: str, region: str) -> boto3.Session:
         sts = boto3.client("sts", region_name=region, endpoint_url=self.endpoint)
         credentials = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/TerraformExecutionRole", RoleSessionName="seed"

@@ -110,6 +110,7 @@ def test_vpc_tag_drift_fails_the_check_requests_one_plan_and_recovers(emulator, 
     assert request.asset_check_keys == [dg.AssetCheckKey(NETWORKING_KEY, PLAN_SAFE)]
     assert request.run_key == f"{NETWORKING}:7"  # once per state serial
     assert request.run_config == PLAN_RUN_CONFIG == {"ops": {"terragrunt_units": {"config": {"mode": "plan"}}}}
+    assert request.tags == {"ml-clusters/trigger": "drift-probe", "ml-clusters/unit": NETWORKING, "ml-clusters/mode": "plan"}
     assert check.metadata["plan"].value == f"plan-mode run requested (run key {NETWORKING}:7)"
     assert check.description.endswith("a plan of this unit was requested")
 
