@@ -1,4 +1,12 @@
-"""boto3 clients into each account of the estate, through the emulator's STS (as Terraform would: assume-role)."""
+"""boto3 clients into each account of the estate, through the emulator's STS (as Terraform would: assume-role).
+
+Not `ml_clusters.resources.aws.AwsAccounts`, which does the same per account for the sensors, because that
+one takes its base credentials from boto3's chain (environment, ~/.aws). The sandbox signs with the
+emulator's dummy credentials whatever the caller's environment or ~/.aws holds, without changing that
+environment (the test suite shares its process), and AwsAccounts has no public way to be handed base
+credentials. Given one, this module becomes
+`AwsAccounts(endpoint_url=url, observer_role_name=EXECUTION_ROLE, max_attempts=1, ...)`.
+"""
 
 from __future__ import annotations
 

@@ -167,7 +167,7 @@ def _print_seed_summary(prepared) -> None:
     seed = prepared.seed
     console.print(
         f"AWS emulator at {prepared.emulator_url}: {len(seed.units)} units seeded, {seed.resources()} resources, "
-        f"state files in s3://{seed.state_bucket} ({prepared.timings['faults']:.1f}s)"
+        f"state files in s3://{seed.state_bucket} ({prepared.seconds:.1f}s)"
     )
     per_region: dict[tuple[str, str], int] = {}
     for s in seed.units.values():

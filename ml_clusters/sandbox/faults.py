@@ -86,11 +86,18 @@ def _first(result: SeedResult, module: str, output: str, prefer_other_than: str 
     return candidates[0] if candidates else None
 
 
-def inject(result: SeedResult, clients: AccountClients, emulator: Emulator, lagging_unit: str | None) -> list[Fault]:
+def inject(
+    result: SeedResult,
+    clients: AccountClients,
+    emulator: Emulator,
+    lagging_unit: str | None,
+    rules: list[ReplicationRule],
+) -> list[Fault]:
+    """Make the faults real in the emulator. `rules` are `replication_rules(result, lagging_unit)`, whose
+    metric series (already published) carry the lag; they are passed in, not worked out again."""
     faults: list[Fault] = []
     if lagging_unit:
-        lagging = [r for r in replication_rules(result, lagging_unit) if r.lagging]
-        for rule in lagging:
+        for rule in (r for r in rules if r.lagging):
             faults.append(
                 Fault(
                     "replication-lag",
@@ -100,8 +107,8 @@ def inject(result: SeedResult, clients: AccountClients, emulator: Emulator, lagg
                 )
             )
 
-    accounts = {s.unit.account.key: s.unit.account for s in result.units.values() if s.unit.account}
-    management = next((key for key, a in accounts.items() if a.locals.get("is_management_account")), None)
+    accounts = {s.unit.account for s in result.units.values() if s.unit.account}
+    management = next((a.key for a in accounts if a.locals.get("is_management_account")), None)
     hub_region = next((s.unit.remote_state.region for s in result.units.values() if s.unit.remote_state), None)
 
     eks = _first(result, "eks-cluster", "node_group_names", prefer_other_than=management)

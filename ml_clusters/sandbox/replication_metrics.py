@@ -3,8 +3,8 @@
 Where AWS publishes them (S3 user guide, "Using S3 Replication metrics"): in the source bucket owner's
 account; ReplicationLatency / OperationsPendingReplication / BytesPendingReplication in the destination
 bucket's region, OperationsFailedReplication in the source bucket's region; dimensions SourceBucket,
-DestinationBucket, RuleId. Seeding writes the last hours at one-minute resolution; the sandbox then keeps
-appending a point a minute while it runs, so the UI's plots move.
+DestinationBucket, RuleId. Seeding writes the last HISTORY (3 h) at STEP (5 min) resolution; the sandbox
+then keeps appending a point every STEP while it runs, so the UI's plots move.
 """
 
 from __future__ import annotations

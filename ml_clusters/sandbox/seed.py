@@ -183,13 +183,14 @@ def seed_estate(estate: Estate, clients: AccountClients, seeders: dict[str, Seed
     seeders = SEEDERS if seeders is None else seeders
     ctx = SeedContext(estate, clients)
     bucket, bucket_region, owner = state_location(estate)
-    # Every state bucket exists before any unit is seeded, as the bootstrap unit's bucket does in AWS.
+    # Every state bucket exists before any unit is seeded, as the bootstrap unit's bucket does in AWS
+    # (`bucket` is one of them: state_location took it from these units).
     state_buckets = {
         (u.remote_state.bucket, u.remote_state.region or bucket_region)
         for u in estate.units.values()
         if u.remote_state and u.remote_state.bucket
     }
-    for name, region in sorted(state_buckets | {(bucket, bucket_region)}):
+    for name, region in sorted(state_buckets):
         ensure_bucket(clients.get(owner, region, "s3"), name, region, versioned=True)
 
     for path in estate.topological_order:

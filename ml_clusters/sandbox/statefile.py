@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +20,6 @@ class Resource:
     schema_version: int = 0
     index_key: str | int | None = None  # for_each key / count index; None for a single instance
     module: str | None = None  # "module.vpc" for a resource inside a child module
-
-    @property
-    def address(self) -> str:
-        base = f"{self.module}.{self.type}.{self.name}" if self.module else f"{self.type}.{self.name}"
-        return base if self.index_key is None else f"{base}[{json.dumps(self.index_key)}]"
-
-    @property
-    def id(self) -> str:
-        return str(self.attributes.get("id", ""))
 
 
 @dataclass

@@ -42,5 +42,5 @@ def seeded(emulator) -> Seeded:
     lagging = fault_injection.lagging_replica(result)
     rules = fault_injection.replication_rules(result, lagging)
     replication_metrics.seed_history(clients, rules)
-    faults = fault_injection.inject(result, clients, emulator, lagging)
+    faults = fault_injection.inject(result, clients, emulator, lagging, rules)
     return Seeded(emulator, estate, clients, result, faults, rules)

@@ -37,6 +37,10 @@ def test_every_unit_has_a_v4_state_file_at_its_remote_state_key(seeded):
     for path in seeded.estate.units:
         state = _state(seeded, path)
         assert state["version"] == 4 and state["serial"] >= 1 and state["lineage"]
+        # the file records exactly what seeding created and output for the unit, not an empty shell
+        recorded = seeded.result.units[path]
+        assert sum(len(r["instances"]) for r in state["resources"]) == len(recorded.state.resources), path
+        assert {name: out["value"] for name, out in state["outputs"].items()} == recorded.outputs, path
         for resource in state["resources"]:
             for instance in resource["instances"]:
                 tags_all = instance["attributes"].get("tags_all")
