@@ -32,7 +32,9 @@ def _report(exc: UsageError, ctx: Context | None, name: str | None) -> NoReturn:
     usage_error(f"{where + ': ' if where else ''}{exc.format_message()}{hint}")
 
 
-class OneLineCommand(TyperCommand):
+class _OneLineParsing:
+    """Catch the usage error where the command line is parsed, for commands and groups alike."""
+
     def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
                      **extra: Any) -> Context:
         try:
@@ -42,6 +44,8 @@ class OneLineCommand(TyperCommand):
         except UsageError as exc:
             _report(exc, exc.ctx, " ".join(filter(None, [parent.command_path if parent else None, info_name])))
 
+
+class OneLineCommand(_OneLineParsing, TyperCommand):
     def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -49,16 +53,7 @@ class OneLineCommand(TyperCommand):
             _report(exc, ctx, None)
 
 
-class OneLineGroup(TyperGroup):
-    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
-                     **extra: Any) -> Context:
-        try:
-            return super().make_context(info_name, args, parent=parent, **extra)
-        except NoArgsIsHelpError:
-            raise
-        except UsageError as exc:
-            _report(exc, exc.ctx, " ".join(filter(None, [parent.command_path if parent else None, info_name])))
-
+class OneLineGroup(_OneLineParsing, TyperGroup):
     def resolve_command(self, ctx: Context, args: list[str]):
         try:
             return super().resolve_command(ctx, args)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Any, Callable, Iterator, Literal, Mapping
 
 import boto3
 from botocore.client import BaseClient
@@ -106,6 +106,17 @@ def client(service: str, target: Target, *, purpose: Purpose = "read") -> BaseCl
 def has_operation(aws_client: BaseClient, python_name: str) -> bool:
     """Whether this botocore knows the operation (newer ops such as describe_capacity_blocks may be absent)."""
     return python_name in aws_client.meta.method_to_api_mapping
+
+
+def pages(call: Callable[..., Mapping[str, Any]], key: str, **params: Any) -> Iterator[Mapping[str, Any]]:
+    """Every item under `key` of a NextToken-paginated call (EC2 and SageMaker paginate alike)."""
+    token = None
+    while True:
+        page = call(**params, **({"NextToken": token} if token else {}))
+        yield from page.get(key, ())
+        token = page.get("NextToken")
+        if not token:
+            return
 
 
 def require_operation(aws_client: BaseClient, python_name: str) -> None:

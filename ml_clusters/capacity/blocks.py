@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from ml_clusters.capacity.aws import has_operation, require_operation
+from ml_clusters.capacity.aws import has_operation, pages, require_operation
 from ml_clusters.capacity.errors import AWS_ERRORS, CapacityError, error_code, explain
-from ml_clusters.capacity.models import BlockOffering, Extension, ExtensionOffering, Reservation, utc
+from ml_clusters.capacity.models import BlockOffering, Extension, ExtensionOffering, Query, Reservation
 
 INSTANCE_PLATFORM = "Linux/UNIX"
 LISTED_STATES = ("payment-pending", "scheduled", "active")
@@ -23,7 +23,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
-class BlockQuery:
+class BlockQuery(Query):
     """What `capacity-blocks search` asked for; remembered so `purchase` can re-check the offering."""
 
     instance_type: str
@@ -44,25 +44,6 @@ class BlockQuery:
             params["EndDateRange"] = self.end_by
         return params
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "instance_type": self.instance_type,
-            "instance_count": self.instance_count,
-            "duration_hours": self.duration_hours,
-            "start_from": self.start_from.isoformat() if self.start_from else None,
-            "end_by": self.end_by.isoformat() if self.end_by else None,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "BlockQuery":
-        return cls(
-            instance_type=d["instance_type"],
-            instance_count=int(d["instance_count"]),
-            duration_hours=int(d["duration_hours"]),
-            start_from=utc(datetime.fromisoformat(d["start_from"])) if d.get("start_from") else None,
-            end_by=utc(datetime.fromisoformat(d["end_by"])) if d.get("end_by") else None,
-        )
-
     def describe(self) -> str:
         window = ""
         if self.start_from or self.end_by:
@@ -74,20 +55,10 @@ def _day(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
 
 
-def _pages(call, key: str, **params) -> Iterator[Mapping[str, Any]]:
-    token = None
-    while True:
-        page = call(**params, **({"NextToken": token} if token else {}))
-        yield from page.get(key, ())
-        token = page.get("NextToken")
-        if not token:
-            return
-
-
 def search_offerings(ec2: BaseClient, query: BlockQuery, *, region: str | None = None) -> list[BlockOffering]:
     require_operation(ec2, "describe_capacity_block_offerings")
     try:
-        found = [BlockOffering.from_api(o) for o in _pages(
+        found = [BlockOffering.from_api(o) for o in pages(
             ec2.describe_capacity_block_offerings, "CapacityBlockOfferings", **query.api_params())]
     except AWS_ERRORS as exc:
         raise explain(exc, action="describe_capacity_block_offerings", region=region) from None
@@ -144,7 +115,7 @@ def list_reservations(ec2: BaseClient, *, states: tuple[str, ...] = LISTED_STATE
                       region: str | None = None) -> list[Reservation]:
     """Capacity Blocks in `states`, with their Capacity Block id when this botocore can ask for it."""
     try:
-        found = [Reservation.from_api(r) for r in _pages(
+        found = [Reservation.from_api(r) for r in pages(
             ec2.describe_capacity_reservations, "CapacityReservations",
             Filters=[{"Name": "state", "Values": list(states)}])]
     except AWS_ERRORS as exc:
@@ -163,7 +134,7 @@ def _capacity_block_ids(ec2: BaseClient, states: tuple[str, ...]) -> dict[str, s
     if not has_operation(ec2, "describe_capacity_blocks"):
         return {}
     try:
-        blocks = list(_pages(ec2.describe_capacity_blocks, "CapacityBlocks",
+        blocks = list(pages(ec2.describe_capacity_blocks, "CapacityBlocks",
                              Filters=[{"Name": "state", "Values": list(states)}]))
     except AWS_ERRORS:
         # An older Region/partition without the API: the reservation listing already has what we show.
@@ -196,7 +167,7 @@ def extension_offerings(ec2: BaseClient, reservation_id: str, hours: int, *,
                         region: str | None = None) -> list[ExtensionOffering]:
     require_operation(ec2, "describe_capacity_block_extension_offerings")
     try:
-        found = list(_pages(ec2.describe_capacity_block_extension_offerings, "CapacityBlockExtensionOfferings",
+        found = list(pages(ec2.describe_capacity_block_extension_offerings, "CapacityBlockExtensionOfferings",
                             CapacityBlockExtensionDurationHours=hours, CapacityReservationId=reservation_id))
     except AWS_ERRORS as exc:
         raise explain(exc, action="describe_capacity_block_extension_offerings", region=region) from None

@@ -39,7 +39,7 @@ from ml_clusters.capacity.cli_common import (
     window,
 )
 from ml_clusters.capacity.errors import CapacityError, explain
-from ml_clusters.capacity.fit import check_cluster, consuming_clusters, fits_for, usable_clusters
+from ml_clusters.capacity.fit import check_cluster, extension_record_units, fits_for, usable_clusters
 from ml_clusters.capacity.guard import check_price, confirm
 from ml_clusters.capacity.models import money
 
@@ -49,7 +49,6 @@ blocks_app = typer.Typer(
          "extend.",
     no_args_is_help=True,
 )
-
 
 
 @blocks_app.command("search", cls=OneLineCommand)
@@ -72,9 +71,7 @@ def blocks_search(
                             f"{instance_type[3:]} (use `training-plans` for ml.* types)")
     block_hours(hours)
     start_at, end_at = window(start, end)
-    acct = run.account(account)
-    region = run.region(region)
-    target = target_for(acct, region)
+    acct, region, target = run.place(account, region)
     query = blocks.BlockQuery(instance_type, count, hours, start_at, end_at)
     found = blocks.search_offerings(aws.client("ec2", target), query, region=region)
     if not found:
@@ -198,9 +195,7 @@ def blocks_list(
 ) -> None:
     """Capacity Blocks: state, AZ, instances total/available, start, end, hours left."""
     run = Run(output)
-    acct = run.account(account)
-    region = run.region(region)
-    target = target_for(acct, region)
+    acct, region, target = run.place(account, region)
     states = tuple(state) if state else blocks.LISTED_STATES
     found = blocks.list_reservations(aws.client("ec2", target), states=states, region=region)
     now = clock.now()
@@ -232,12 +227,10 @@ def blocks_extend(
 ) -> None:
     """Extend a Capacity Block (describe_capacity_block_extension_offerings, then purchase)."""
     run = Run(output)
-    acct = run.account(account)
-    region = run.region(region)
+    acct, region, target = run.place(account, region)
     if cluster:
         check_cluster(run.estate, cluster, kind="capacity-block", account_key=acct.key if acct else None,
                       region=region)
-    target = target_for(acct, region)
     ec2 = aws.client("ec2", target)
     reservation = blocks.get_reservation(ec2, reservation_id, region=region)
     if reservation.state not in ("active", "scheduled"):
@@ -265,16 +258,13 @@ def blocks_extend(
     # Record on the cluster(s) using the block: the block's ml-clusters:unit tag may name the capacity-block
     # unit itself, whose dependents are the clusters (the capacity-expiry sensor maps it the same way).
     owner = cluster or reservation.tags.get(tag_names.UNIT)
-    consumers = consuming_clusters(run.estate, owner) if owner else []
+    consumers, record_on = extension_record_units(run.estate, owner)
     account_label = acct.key if acct else (reservation.owner_id or "ambient")
-    if not consumers:
-        why_not = (f"{owner!r} is neither a cluster of the estate nor a unit clusters depend on" if owner
-                   else f"no --cluster given and the block has no {tag_names.UNIT} tag")
-        consumers_or_none: list[str | None] = [None]
-    else:
-        why_not, consumers_or_none = "", list(consumers)
-    if owner and owner in run.estate.units and owner not in consumers:
-        consumers_or_none.append(owner)  # keep the block's own history too
+    why_not = "" if consumers else (
+        f"{owner!r} is neither a cluster of the estate nor a unit clusters depend on" if owner
+        else f"no --cluster given and the block has no {tag_names.UNIT} tag")
+    # With no cluster to record on, `record(cluster=None)` turns `why_not` into the line people read.
+    consumers_or_none: list[str | None] = [*record_on] if consumers else [None, *record_on]
     records = [record(run, cluster=path, why_not=why_not, event="capacity block extended",
                       capacity_id=reservation_id, fee=extension.upfront_fee or offering.upfront_fee,
                       currency=extension.currency or offering.currency, account_label=account_label, region=region,
@@ -311,9 +301,7 @@ def blocks_auto_extend(
     if not off and (max_price is None or max_price <= 0):
         usage_error("auto-extension needs a price cap: pass --max-price (the highest upfront fee to pay per "
                     "extension); nothing changed")
-    acct = run.account(account)
-    region = run.region(region)
-    target = target_for(acct, region)
+    acct, region, target = run.place(account, region)
     ec2 = aws.client("ec2", target)
     blocks.get_reservation(ec2, reservation_id, region=region)
     keys = [TAG_HOURS, TAG_MAX_PRICE, TAG_LEAD_HOURS]
@@ -321,10 +309,7 @@ def blocks_auto_extend(
         if off:
             ec2.delete_tags(Resources=[reservation_id], Tags=[{"Key": k} for k in keys])
             settings = AutoExtendSettings()
-        else:
-            if max_price is None or max_price <= 0:
-                raise CapacityError("auto-extension needs a price cap: pass --max-price (the highest upfront fee "
-                                    "to pay per extension); nothing changed")
+        else:  # --max-price was checked above, before anything was asked of AWS
             settings = AutoExtendSettings(enabled=True, hours=hours, max_price=decimal(max_price),
                                           lead_hours=lead_hours)
             ec2.create_tags(Resources=[reservation_id],
@@ -354,9 +339,8 @@ def blocks_fit(
 ) -> None:
     """Which clusters of the estate can use this block's AZ."""
     run = Run(output)
-    acct = run.account(account)
-    region = run.region(region)
-    reservation = blocks.get_reservation(aws.client("ec2", target_for(acct, region)), reservation_id, region=region)
+    acct, region, target = run.place(account, region)
+    reservation = blocks.get_reservation(aws.client("ec2", target), reservation_id, region=region)
     acct = acct or run.account_by_id(reservation.owner_id)
     if acct is None and not cluster:
         raise CapacityError(f"{reservation_id} belongs to account {reservation.owner_id}, which is not in the estate; "

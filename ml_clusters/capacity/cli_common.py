@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.panel import Panel
 
 from ml_clusters.capacity import clock, render
-from ml_clusters.capacity.accounts import resolve_account
+from ml_clusters.capacity.accounts import resolve_account, target_for
+from ml_clusters.capacity.aws import Target
 from ml_clusters.cli_usage import usage_error
 from ml_clusters.capacity.errors import AWS_ERRORS, CapacityError, explain
 from ml_clusters.capacity.fit import Fit, recorded_outputs_lookup, usable_clusters
@@ -109,6 +110,12 @@ class Run:
     def account(self, name: str | None) -> Account | None:
         name = name or os.environ.get(ACCOUNT_ENV) or None
         return resolve_account(self.estate, name) if name else None
+
+    def place(self, account: str | None, region: str | None) -> tuple[Account | None, str, Target]:
+        """The estate account (None: ambient credentials), the Region, and the Target to act in."""
+        acct = self.account(account)
+        region = self.region(region)
+        return acct, region, target_for(acct, region)
 
     def account_by_id(self, account_id: str | None) -> Account | None:
         if not account_id:

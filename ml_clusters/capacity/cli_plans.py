@@ -66,9 +66,7 @@ def plans_search(
     """Find training-plan offerings, with every reserved block an offering is split into and its AZ."""
     run = Run(output)
     start_at, end_at = window(start_after, end_before, start_opt="--start-after", end_opt="--end-before")
-    acct = run.account(account)
-    region = run.region(region)
-    tgt = target_for(acct, region)
+    acct, region, tgt = run.place(account, region)
     query = plans.PlanQuery(target, instance_type, count, hours, start_at, end_at)
     found = plans.search_offerings(aws.client("sagemaker", tgt), query, region=region)
     if not found:
@@ -143,16 +141,18 @@ def plans_purchase(
     if remembered is not None:
         run.say(f"Checked just now: {offering_id} is still on offer.", style="dim")
     run.say(render.plan_offering_summary(offering, tgt.describe(), name))
+    # Only HyperPod plans (or a plan named for a --cluster) are placed in a cluster's subnets: check the AZ fit.
+    for_cluster = query.target == "hyperpod-cluster" or bool(cluster)
     fits: list[Fit] = []
-    if query.target == "hyperpod-cluster" or cluster:
+    if for_cluster:
         fits = fits_for(run.estate, account_key=acct.key, region=region, kind="hyperpod-cluster",
                         azs=offering.availability_zones, recorded=run.recorded_outputs(), cluster=cluster)
         show_fits(run, fits, what=f"a training plan in {', '.join(offering.availability_zones) or 'an unknown AZ'}",
                    scope=f"{acct.key}/{region}", cluster=cluster)
     check_price(offering.upfront_fee, offering.currency, decimal(max_price))
-    if (query.target == "hyperpod-cluster" or cluster) and not dry_run:
+    if for_cluster and not dry_run:
         check_usable(fits, cluster=cluster, yes=yes, allow_unusable=allow_unusable)
-    if query.target == "hyperpod-cluster" or cluster:
+    if for_cluster:
         record_on, why_not = cluster_for_record(cluster, fits)
     else:
         record_on, why_not = None, f"a {query.target} plan is not used by a cluster unit (pass --cluster to name one)"
@@ -204,9 +204,7 @@ def plans_list(
     run = Run(output)
     if status and status not in plans.PLAN_STATUSES:
         raise CapacityError(f"unknown status {status!r}; use one of {', '.join(plans.PLAN_STATUSES)}")
-    acct = run.account(account)
-    region = run.region(region)
-    tgt = target_for(acct, region)
+    acct, region, tgt = run.place(account, region)
     found = plans.list_plans(aws.client("sagemaker", tgt), status=status, region=region)
     if run.json:
         run.emit({"account": acct.key if acct else None, "region": region,
@@ -229,9 +227,8 @@ def plans_describe(
 ) -> None:
     """One training plan: status, instance counts (incl. unhealthy) and each reserved block with its AZ."""
     run = Run(output)
-    acct = run.account(account)
-    region = run.region(region)
-    plan = plans.describe_plan(aws.client("sagemaker", target_for(acct, region)), name, region=region)
+    acct, region, tgt = run.place(account, region)
+    plan = plans.describe_plan(aws.client("sagemaker", tgt), name, region=region)
     if run.json:
         run.emit(plan.to_json())
         return
@@ -251,9 +248,8 @@ def plans_fit(
 ) -> None:
     """Which HyperPod clusters of the estate have subnets in every AZ of this plan."""
     run = Run(output)
-    acct = run.account(account)
-    region = run.region(region)
-    plan = plans.describe_plan(aws.client("sagemaker", target_for(acct, region)), name, region=region)
+    acct, region, tgt = run.place(account, region)
+    plan = plans.describe_plan(aws.client("sagemaker", tgt), name, region=region)
     m = re.match(r"^arn:[^:]+:sagemaker:[^:]*:(\d{12}):", plan.arn)
     acct = acct or run.account_by_id(m.group(1) if m else None)
     if acct is None and not cluster:

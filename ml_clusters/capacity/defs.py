@@ -19,7 +19,7 @@ from ml_clusters.capacity import aws, blocks
 from ml_clusters.capacity.accounts import resolve_account, target_for
 from ml_clusters.capacity.auto_extend import EXTEND_JOB_NAME, EXTEND_OP_NAME
 from ml_clusters.capacity.errors import CapacityError
-from ml_clusters.capacity.fit import consuming_clusters
+from ml_clusters.capacity.fit import extension_record_units
 from ml_clusters.capacity.guard import check_price
 from ml_clusters.capacity.records import observation
 from ml_clusters.capacity.tags import UNIT as TAG_UNIT
@@ -103,8 +103,7 @@ def _extend(context: dg.OpExecutionContext, config: ExtendCapacityBlockConfig, c
     # The block's ml-clusters:unit tag may name the capacity-block unit itself; the record belongs on the
     # cluster(s) using it (and stays on the block's unit too, where its own history is).
     owner = config.cluster or reservation.tags.get(TAG_UNIT)
-    clusters = consuming_clusters(estate, owner) if owner else []
-    record_on = list(dict.fromkeys([*clusters, *([owner] if owner in estate.units else [])]))
+    clusters, record_on = extension_record_units(estate, owner)
     if not clusters:
         context.log.warning(f"extension of {config.reservation_id} not recorded on a cluster asset: "
                             + (f"{owner!r} is neither a cluster of the estate nor a unit clusters depend on"

@@ -6,9 +6,8 @@ meant for a person: the CLI prints it and exits non-zero; the Dagster job fails 
 
 from __future__ import annotations
 
-import re
-
 import os
+import re
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -21,7 +20,6 @@ from botocore.exceptions import (
     UnknownEndpointError,
 )
 from botocore.parsers import ResponseParserError
-
 
 
 class CapacityError(Exception):

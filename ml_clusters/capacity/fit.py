@@ -307,3 +307,12 @@ def consuming_clusters(estate: Estate, unit_path: str) -> list[str]:
     if unit.module in clusters:
         return [unit.path]
     return [p for p in estate.downstream_of(unit.path, transitive=False) if estate.units[p].module in clusters]
+
+
+def extension_record_units(estate: Estate, owner: str | None) -> tuple[list[str], list[str]]:
+    """Where the extension of a block owned by `owner` (--cluster, or the block's ml-clusters:unit tag) is
+    recorded: (the clusters using it, the units to record on — those clusters, plus `owner` itself when it is
+    a unit of the estate, so the block's own history stays complete). The CLI and the job share this."""
+    clusters = consuming_clusters(estate, owner) if owner else []
+    own = [owner] if owner and owner in estate.units else []
+    return clusters, list(dict.fromkeys([*clusters, *own]))

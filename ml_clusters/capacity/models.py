@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any, Mapping, get_args, get_type_hints
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -59,6 +59,39 @@ def _json(value: Any) -> Any:
 class Record:
     def to_json(self) -> dict[str, Any]:
         return _json(self)
+
+
+class Query:
+    """JSON round trip for the frozen query dataclasses (`blocks.BlockQuery`, `plans.PlanQuery`): what `search`
+    remembers so `purchase` can look the offering up again. Datetimes travel as ISO strings; int fields are
+    read back as ints; a field with a default may be absent."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: _iso(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]):
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in d and f.default is not dataclasses.MISSING:
+                continue
+            values[f.name] = _from_iso(d[f.name], set(get_args(hints[f.name])) or {hints[f.name]})
+        return cls(**values)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _from_iso(value: Any, kinds: set) -> Any:
+    if value is None or (value == "" and type(None) in kinds):
+        return None
+    if datetime in kinds:
+        return utc(datetime.fromisoformat(value))
+    if int in kinds:
+        return int(value)
+    return value
 
 
 def tags_dict(tags: Any) -> dict[str, str]:

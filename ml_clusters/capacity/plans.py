@@ -8,14 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from ml_clusters.capacity.aws import require_operation
+from ml_clusters.capacity.aws import pages, require_operation
 from ml_clusters.capacity.errors import AWS_ERRORS, CapacityError, error_code, explain
-from ml_clusters.capacity.models import PlanOffering, TrainingPlan, utc
+from ml_clusters.capacity.models import PlanOffering, Query, TrainingPlan
 
 TARGETS = ("hyperpod-cluster", "training-job", "endpoint")
 PLAN_STATUSES = ("Pending", "Scheduled", "Active", "Expired", "Failed")
@@ -23,7 +23,7 @@ _PLAN_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}$")
 
 
 @dataclass(frozen=True)
-class PlanQuery:
+class PlanQuery(Query):
     """What `training-plans search` asked for; remembered so `purchase` can re-check the offering."""
 
     target: str
@@ -53,27 +53,6 @@ class PlanQuery:
         if self.end_before:
             params["EndTimeBefore"] = self.end_before
         return params
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "instance_type": self.instance_type,
-            "instance_count": self.instance_count,
-            "duration_hours": self.duration_hours,
-            "start_after": self.start_after.isoformat() if self.start_after else None,
-            "end_before": self.end_before.isoformat() if self.end_before else None,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "PlanQuery":
-        return cls(
-            target=d["target"],
-            instance_type=d["instance_type"],
-            instance_count=int(d["instance_count"]),
-            duration_hours=d.get("duration_hours"),
-            start_after=utc(datetime.fromisoformat(d["start_after"])) if d.get("start_after") else None,
-            end_before=utc(datetime.fromisoformat(d["end_before"])) if d.get("end_before") else None,
-        )
 
     def describe(self) -> str:
         hours = f" for {self.duration_hours} h" if self.duration_hours else ""
@@ -125,16 +104,6 @@ def purchase(sm: BaseClient, offering: PlanOffering, *, name: str, tags: Mapping
         raise explain(exc, action="create_training_plan", region=region, buying=True) from None
 
 
-def _pages(call, key: str, **params) -> Iterator[Mapping[str, Any]]:
-    token = None
-    while True:
-        page = call(**params, **({"NextToken": token} if token else {}))
-        yield from page.get(key, ())
-        token = page.get("NextToken")
-        if not token:
-            return
-
-
 def list_plans(sm: BaseClient, *, status: str | None = None, with_health: bool = True,
                region: str | None = None) -> list[TrainingPlan]:
     """Plans, newest first. `with_health` asks describe_training_plan for the unhealthy count of active plans
@@ -144,7 +113,7 @@ def list_plans(sm: BaseClient, *, status: str | None = None, with_health: bool =
     if status:
         params["Filters"] = [{"Name": "Status", "Value": status}]
     try:
-        plans = [TrainingPlan.from_api(p) for p in _pages(sm.list_training_plans, "TrainingPlanSummaries", **params)]
+        plans = [TrainingPlan.from_api(p) for p in pages(sm.list_training_plans, "TrainingPlanSummaries", **params)]
     except AWS_ERRORS as exc:
         raise explain(exc, action="list_training_plans", region=region) from None
     if with_health:

@@ -18,7 +18,6 @@ from ml_clusters.capacity import tags as tag_names
 from ml_clusters.capacity.models import money
 
 
-
 def purchase_tags(*, cluster: str | None, account_label: str | None) -> dict[str, str]:
     """Tags stamped on what ml-clusters buys, so the expiry sensor can map capacity back to its cluster."""
     tags = {tag_names.PURCHASED_BY: f"ml-clusters ({_who()})"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 import dagster as dg
 import pytest
@@ -28,8 +29,11 @@ from .responses import (
 
 SEARCH = ["capacity-blocks", "search", "--instance-type", "p5.48xlarge", "--count", "8", "--hours", "168",
           "--start", "2026-03-05", "--end", "2026-03-31", "--account", "main", "--region", "us-east-1"]
+# Exact dates, not <ANY>: `purchase` re-runs the search from the remembered query, so a window lost or shifted
+# on the way through the offerings cache would otherwise go unnoticed.
 SEARCH_PARAMS = {"InstanceType": "p5.48xlarge", "InstanceCount": 8, "CapacityDurationHours": 168,
-                 "StartDateRange": "<ANY>", "EndDateRange": "<ANY>"}
+                 "StartDateRange": datetime(2026, 3, 5, tzinfo=timezone.utc),
+                 "EndDateRange": datetime(2026, 3, 31, tzinfo=timezone.utc)}
 OFFER_A = block_offering("cbo-0a1b2c3d4e5f60718", "us-east-1a", start_day=5)
 OFFER_D = block_offering("cbo-0d9e8f7a6b5c40312", "us-east-1d", start_day=9, fee="40125.50")
 PAGE = offerings_page(OFFER_A, OFFER_D)
