@@ -22,6 +22,21 @@ class EmulatorError(RuntimeError):
     pass
 
 
+def emulator_environment(url: str, region: str = "us-east-1") -> dict[str, str]:
+    """Environment that points every boto3 client (and Terraform's AWS provider) at the emulator."""
+    return {
+        **DUMMY_CREDENTIALS,
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ENDPOINT_URL": url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # no profile from ~/.aws may override the emulator's dummy credentials
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
 class Emulator:
     """A running moto server. `with Emulator.start() as emu: emu.url`."""
 
@@ -31,7 +46,14 @@ class Emulator:
         self.workdir = workdir
 
     @classmethod
-    def start(cls, workdir: Path | None = None, host: str = "127.0.0.1", timeout: float = 60.0) -> Emulator:
+    def start(
+        cls,
+        workdir: Path | None = None,
+        host: str = "127.0.0.1",
+        timeout: float = 60.0,
+        extra_env: dict[str, str] | None = None,
+    ) -> Emulator:
+        """`extra_env` reaches moto, e.g. {"INITIAL_NO_AUTH_ACTION_COUNT": "6"} to enforce IAM."""
         workdir = Path(workdir or tempfile.mkdtemp(prefix="ml-clusters-emulator-"))
         workdir.mkdir(parents=True, exist_ok=True)
         ready = workdir / "emulator.ready.json"
@@ -40,6 +62,7 @@ class Emulator:
             "aws-emulator",
             [sys.executable, "-m", "ml_clusters.sandbox.emulator_server", "--host", host, "--ready-file", str(ready)],
             log_path=workdir / "emulator.log",
+            env={**os.environ, **extra_env} if extra_env else None,
         )
         deadline = time.monotonic() + timeout
         while not ready.exists():
@@ -62,17 +85,7 @@ class Emulator:
         self.process.stop(grace_seconds=5.0)
 
     def environment(self, region: str = "us-east-1") -> dict[str, str]:
-        """Environment that points every boto3 client (and Terraform's AWS provider) at the emulator."""
-        return {
-            **DUMMY_CREDENTIALS,
-            "AWS_ENDPOINT_URL": self.url,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_REGION": region,
-            "AWS_EC2_METADATA_DISABLED": "true",
-            # no profile from ~/.aws may override the emulator's dummy credentials
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        }
+        return emulator_environment(self.url, region)
 
     def set_state(self, kind: str, **fields: Any) -> dict[str, Any]:
         """Set a state AWS's API cannot (see emulator_server); raises EmulatorError on a missing resource."""
