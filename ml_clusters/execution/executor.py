@@ -83,27 +83,14 @@ def selection_graph(estate: Estate, selected: Iterable[str]) -> dict[str, set[st
     unknown = sorted(p for p in chosen if p not in estate.units)
     if unknown:
         raise ValueError(f"not units of the estate under {estate.root}: {', '.join(unknown)}")
-    nearest: dict[str, frozenset[str]] = {}  # for unselected units: nearest selected ancestors
-
-    def selected_ancestors(path: str) -> frozenset[str]:
-        if path not in nearest:
-            found: set[str] = set()
-            for dep in estate.units[path].depends_on:
-                found |= {dep} if dep in chosen else selected_ancestors(dep)
-            nearest[path] = frozenset(found)
-        return nearest[path]
-
-    # Walk in topological order so the memo never recurses deeply.
-    for path in estate.topological_order:
-        if path not in chosen:
-            selected_ancestors(path)
+    # One pass in topological order: a unit's dependencies are always settled before the unit.
+    nearest: dict[str, set[str]] = {}  # unselected unit → its nearest selected ancestors
     graph: dict[str, set[str]] = {}
     for path in estate.topological_order:
-        if path in chosen:
-            deps: set[str] = set()
-            for dep in estate.units[path].depends_on:
-                deps |= {dep} if dep in chosen else selected_ancestors(dep)
-            graph[path] = deps
+        waits_for: set[str] = set()
+        for dep in estate.units[path].depends_on:
+            waits_for |= {dep} if dep in chosen else nearest[dep]
+        (graph if path in chosen else nearest)[path] = waits_for
     return graph
 
 

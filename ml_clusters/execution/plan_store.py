@@ -117,13 +117,29 @@ class PlanStore:
             raise PlanStoreError(f"plan store {directory}: cannot create it ({error.strerror or error})") from None
         return directory / f"{_safe(run_id)}.tfplan"
 
-    def forget(self, unit: str, code_version: str | None) -> None:
-        """Drop the record, so a plan being rewritten is never taken for a saved plan."""
-        (self._dir(unit, code_version) / RECORD).unlink(missing_ok=True)
+    def forget(self, unit: str, code_version: str | None) -> StoredPlan | None:
+        """Drop the record, so a plan being rewritten is never taken for a saved plan.
 
-    def save(self, unit: str, code_version: str | None, plan_file: Path, summary: PlanSummary, run_id: str) -> StoredPlan:
+        Returns the plan the record named; its file stays until a new plan is saved over it (`save`'s
+        `supersedes`), so a run still applying it is not pulled from under.
+        """
+        dropped = self.load(unit, code_version)
+        (self._dir(unit, code_version) / RECORD).unlink(missing_ok=True)
+        return dropped
+
+    def save(
+        self,
+        unit: str,
+        code_version: str | None,
+        plan_file: Path,
+        summary: PlanSummary,
+        run_id: str,
+        supersedes: StoredPlan | None = None,
+    ) -> StoredPlan:
+        """Record `plan_file` as the unit's saved plan and remove the file of the plan it replaces
+        (the current record's, else `supersedes`: what `forget` dropped before this plan was made)."""
         directory = self._dir(unit, code_version)
-        previous = self.load(unit, code_version)
+        previous = self.load(unit, code_version) or supersedes
         record = {
             "unit": unit,
             "code_version": code_version or NO_CODE_VERSION,

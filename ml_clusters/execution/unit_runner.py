@@ -81,7 +81,7 @@ class UnitRunner:
         return Planned(unit=ctx.unit.path, summary=summary, verdict=verdict, plan_file=plan_file)
 
     def apply(self, ctx: UnitContext) -> Applied:
-        path, code_version = ctx.unit.path, self.code_versions.get(ctx.unit.path)
+        path, code_version, control = ctx.unit.path, self.code_versions.get(ctx.unit.path), _control(ctx)
         saved = self.store.load(path, code_version)
         reason = self.unusable_reason(path, saved) if saved else "no saved plan for this code version"
         if saved is not None and reason is None:
@@ -97,23 +97,23 @@ class UnitRunner:
         applied = False
         if summary.has_changes:
             try:
-                self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=_control(ctx))
+                self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
             except StalePlan:
-                if source == "plan made in this run":
+                if reason is not None:  # a plan made moments ago in this run: nothing to retry with
                     raise
-                # The state moved since the saved plan was made: plan again, re-check, apply that.
+                # The state moved since the saved plan was made: plan again (which drops the stale
+                # saved plan), re-check, apply that.
                 ctx.log("stderr", "[ml-clusters] the saved plan is stale; planning again")
-                self.store.forget(path, code_version)
                 summary, plan_file = self._fresh_plan(ctx)
                 source = "plan made in this run (the saved plan was stale)"
                 verdict = self._guard(path, summary)
                 if summary.has_changes:
-                    self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=_control(ctx))
+                    self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
             applied = summary.has_changes
         if applied:
             with self._lock:
                 self._applied_now[path] = time.time()
-        outputs = self.cli.outputs(ctx.unit.dir, control=_control(ctx))
+        outputs = self.cli.outputs(ctx.unit.dir, control=control)
         self.store.discard(path, code_version, plan_file)  # a plan is applied at most once
         return Applied(
             unit=path, summary=summary, verdict=verdict, outputs=outputs, applied=applied, plan_source=source
@@ -134,13 +134,13 @@ class UnitRunner:
         return None
 
     def _fresh_plan(self, ctx: UnitContext) -> tuple[PlanSummary, Path]:
-        path, code_version = ctx.unit.path, self.code_versions.get(ctx.unit.path)
-        self.store.forget(path, code_version)
+        path, code_version, control = ctx.unit.path, self.code_versions.get(ctx.unit.path), _control(ctx)
+        superseded = self.store.forget(path, code_version)
         plan_file = self.store.plan_file(path, code_version, self.run_id)
-        run = self.cli.plan(ctx.unit.dir, plan_file, on_line=ctx.log, control=_control(ctx))
-        plan_json = self.cli.show_plan(ctx.unit.dir, plan_file, control=_control(ctx))
+        run = self.cli.plan(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
+        plan_json = self.cli.show_plan(ctx.unit.dir, plan_file, control=control)
         summary = summarize_plan(plan_json, has_changes=run.has_changes)
-        self.store.save(path, code_version, plan_file, summary, self.run_id)
+        self.store.save(path, code_version, plan_file, summary, self.run_id, supersedes=superseded)
         return summary, plan_file
 
     def _guard(self, path: str, summary: PlanSummary) -> GuardVerdict:

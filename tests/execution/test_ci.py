@@ -85,7 +85,10 @@ def test_an_included_file_change_selects_every_unit_including_it(repo):
 def test_root_hcl_change_selects_everything(repo):
     with (repo / "terraform/live/root.hcl").open("a") as f:
         f.write("\n# touched\n")
-    assert len(selection_for(repo).units) == 6
+    selection = selection_for(repo)
+    assert len(selection.units) == 6
+    assert set(selection.changed) == set(load_estate(repo / "terraform" / "live", cache=False).units)
+    assert selection.downstream == ()  # every unit changed itself: none is listed twice
 
 
 def test_a_cluster_config_change_selects_the_unit_whose_inputs_name_it(real_repo):

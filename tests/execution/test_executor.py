@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -143,6 +144,11 @@ def test_closing_the_stream_cancels_running_units_and_skips_the_rest(small_estat
 
 def test_deadline_is_given_to_each_unit(small_estate):
     deadlines = []
+    before = time.monotonic()
     list(execute_units(small_estate, [KMS], lambda ctx: deadlines.append((ctx.deadline, ctx.timeout_seconds)), parallelism=1, unit_timeout_seconds=90))
+    after = time.monotonic()
     ((deadline, timeout),) = deadlines
     assert timeout == 90 and deadline is not None
+    assert before <= deadline - 90 <= after  # 90 s from the unit's start, not from some other moment
+    list(execute_units(small_estate, [KMS], lambda ctx: deadlines.append((ctx.deadline, ctx.timeout_seconds)), parallelism=1))
+    assert deadlines[1] == (None, None)  # no timeout configured: no deadline

@@ -289,6 +289,8 @@ def test_a_saved_plan_made_stale_outside_dagster_is_planned_again(double, small_
     metadata = instance.get_latest_materialization_event(key(KMS)).asset_materialization.metadata
     assert metadata["plan_source"].value == "plan made in this run (the saved plan was stale)"
     assert metadata["applied"].value is False  # the fresh plan found the change already applied
+    store = tmp_path / "plans" / "ml-clusters-plans" / KMS / small_estate.units[KMS].content_hash
+    assert list(store.glob("*.tfplan")) == []  # the stale saved plan was dropped, the fresh one consumed
 
 
 def test_a_secret_in_extra_env_via_env_var_reaches_terragrunt_and_nothing_dagster_stores(double, small_estate, tmp_path, monkeypatch):
@@ -308,3 +310,16 @@ def test_a_secret_in_extra_env_via_env_var_reaches_terragrunt_and_nothing_dagste
     assert any(p.suffix == ".db" for p in files)  # run storage (run config, job snapshot) and event log
     for path in files:
         assert secret.encode() not in path.read_bytes(), f"the extra_env secret was stored in {path}"
+
+
+def test_a_new_plan_supersedes_the_saved_one_and_the_old_plan_file_is_removed(double, small_estate, instance, tmp_path):
+    # Plan files hold sensitive values: each new plan replaces the unit's saved plan on disk, and an
+    # apply consumes its plan, so nothing piles up in the store.
+    double.script({KMS: {"changes": [{"address": "aws_kms_key.this", "type": "aws_kms_key", "actions": ["create"]}]}})
+    store = tmp_path / "plans" / "ml-clusters-plans" / KMS / small_estate.units[KMS].content_hash
+    first = run(small_estate, instance, mode="plan", select=[KMS])
+    second = run(small_estate, instance, mode="plan", select=[KMS])
+    assert first.success and second.success
+    assert sorted(p.name for p in store.glob("*.tfplan")) == [f"{second.run_id}.tfplan"]
+    assert run(small_estate, instance, mode="apply", select=[KMS]).success
+    assert list(store.glob("*.tfplan")) == []

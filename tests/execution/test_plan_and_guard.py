@@ -125,5 +125,10 @@ def test_a_half_written_plan_is_not_a_saved_plan(tmp_path):
     plan_file = store.plan_file("u/r/x", "v1", run_id="r")
     plan_file.write_bytes(b"PK")
     store.save("u/r/x", "v1", plan_file, summarize_plan(PLAN, True), run_id="r")
-    store.forget("u/r/x", "v1")  # what a new plan does first
+    dropped = store.forget("u/r/x", "v1")  # what a new plan does first
     assert store.load("u/r/x", "v1") is None
+    assert dropped is not None and dropped.plan_file == plan_file and plan_file.exists()  # kept until replaced
+    newer = store.plan_file("u/r/x", "v1", run_id="r2")
+    newer.write_bytes(b"PK")
+    store.save("u/r/x", "v1", newer, summarize_plan(PLAN, True), run_id="r2", supersedes=dropped)
+    assert store.load("u/r/x", "v1").plan_file == newer and not plan_file.exists()  # no pile-up of plans
