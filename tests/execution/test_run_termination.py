@@ -73,6 +73,8 @@ def code_server(tmp_path: Path):
             "ML_CLUSTERS_CACHE_DIR": str(tmp_path / "estate-cache"),
         }
     )
+    with dg.DagsterInstance.from_config(str(home)):
+        pass  # the SQLite schema exists before any process (code server, CLI, run worker) opens it
     port = free_port()
     server = subprocess.Popen(
         [str(DAGSTER), "api", "grpc", "-f", str(LOCATION), "-h", "127.0.0.1", "-p", str(port)],

@@ -41,8 +41,12 @@ def test_daemon_tick_records_the_replication_check(emulator, tmp_path):
         "      location_name: ml_clusters_monitoring\n"
     )
     env = {**os.environ, **emulator_environment(emulator.endpoint), "DAGSTER_HOME": str(home), "PYTHONPATH": str(REPO)}
+    slow_key = dg.AssetCheckKey(dg.AssetKey(SLOW.split("/")), "replication_within_rtc")
+    fine_key = dg.AssetCheckKey(dg.AssetKey("secondary-account/us-west-2/s3-data-replica".split("/")), "replication_within_rtc")
     log = tmp_path / "daemon.log"
-    with log.open("wb") as out:
+    # The instance is opened (its SQLite schema created) before the daemon starts: two processes
+    # creating the same schema at once race ("table ... already exists") and the daemon dies of it.
+    with dg.DagsterInstance.from_config(str(home)) as instance, log.open("wb") as out:
         daemon = subprocess.Popen(
             [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)],
             cwd=REPO,
@@ -51,10 +55,7 @@ def test_daemon_tick_records_the_replication_check(emulator, tmp_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the code server it spawns stops with it
         )
-    slow_key = dg.AssetCheckKey(dg.AssetKey(SLOW.split("/")), "replication_within_rtc")
-    fine_key = dg.AssetCheckKey(dg.AssetKey("secondary-account/us-west-2/s3-data-replica".split("/")), "replication_within_rtc")
-    try:
-        with dg.DagsterInstance.from_config(str(home)) as instance:
+        try:
             deadline = time.monotonic() + TICK_DEADLINE_SECONDS
             slow = fine = None
             while (slow is None or fine is None) and time.monotonic() < deadline:
@@ -77,10 +78,21 @@ def test_daemon_tick_records_the_replication_check(emulator, tmp_path):
                 if "replication/max_latency_seconds" in r.asset_observation.metadata
             ]
             assert latencies and latencies[0] == 1500
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
+        finally:
+            _stop_group(daemon)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the daemon's group (its code server too), SIGKILL if it lingers; an already-dead daemon
+    must not mask the assertion that reported it."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
         try:
-            daemon.wait(timeout=30)
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            process.wait(timeout=wait)
+            return
+        try:
+            process.wait(timeout=wait)
+            return
         except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait(timeout=10)
+            continue
