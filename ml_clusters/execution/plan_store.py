@@ -158,6 +158,13 @@ class PlanStore:
             previous.plan_file.unlink(missing_ok=True)
         return self._stored(directory, record)
 
+    def abandon(self, plan_file: Path, superseded: StoredPlan | None) -> None:
+        """A new plan failed: remove its partial file and the file of the plan `forget` dropped for it.
+        Neither is recorded any more, and both hold sensitive values."""
+        Path(plan_file).unlink(missing_ok=True)
+        if superseded is not None:
+            superseded.plan_file.unlink(missing_ok=True)
+
     def load(self, unit: str, code_version: str | None) -> StoredPlan | None:
         directory = self._dir(unit, code_version)
         try:

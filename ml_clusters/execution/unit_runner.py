@@ -137,9 +137,13 @@ class UnitRunner:
         path, code_version, control = ctx.unit.path, self.code_versions.get(ctx.unit.path), _control(ctx)
         superseded = self.store.forget(path, code_version)
         plan_file = self.store.plan_file(path, code_version, self.run_id)
-        run = self.cli.plan(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
-        plan_json = self.cli.show_plan(ctx.unit.dir, plan_file, control=control)
-        summary = summarize_plan(plan_json, has_changes=run.has_changes)
+        try:
+            run = self.cli.plan(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
+            plan_json = self.cli.show_plan(ctx.unit.dir, plan_file, control=control)
+            summary = summarize_plan(plan_json, has_changes=run.has_changes)
+        except BaseException:  # failed, timed out or cancelled: leave no unrecorded plan file behind
+            self.store.abandon(plan_file, superseded)
+            raise
         self.store.save(path, code_version, plan_file, summary, self.run_id, supersedes=superseded)
         return summary, plan_file
 

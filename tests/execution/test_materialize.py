@@ -323,3 +323,17 @@ def test_a_new_plan_supersedes_the_saved_one_and_the_old_plan_file_is_removed(do
     assert sorted(p.name for p in store.glob("*.tfplan")) == [f"{second.run_id}.tfplan"]
     assert run(small_estate, instance, mode="apply", select=[KMS]).success
     assert list(store.glob("*.tfplan")) == []
+
+
+def test_a_failed_new_plan_leaves_no_plan_file_behind(double, small_estate, instance, tmp_path):
+    # The failed plan's own file and the saved plan it replaced are both unrecorded from then on:
+    # neither may stay on disk with its sensitive values.
+    create = {"address": "aws_kms_key.this", "type": "aws_kms_key", "actions": ["create"]}
+    double.script({KMS: {"changes": [create]}})
+    store = tmp_path / "plans" / "ml-clusters-plans" / KMS / small_estate.units[KMS].content_hash
+    assert run(small_estate, instance, mode="plan", select=[KMS]).success
+    assert len(list(store.glob("*.tfplan"))) == 1
+    double.script({KMS: {"changes": [create], "fail": {"command": "plan", "message": "Error: no valid credential sources"}}})
+    failed = run(small_estate, instance, mode="plan", select=[KMS])
+    assert not failed.success and "no valid credential sources" in failure_message(failed)
+    assert list(store.glob("*.tfplan")) == [] and not (store / "record.json").exists()
