@@ -34,6 +34,23 @@ PLAN_SAFE = "plan_safe"
 MAX_OUTPUT_CHARS = 2000  # per output value in metadata; kubeconfigs and the like are truncated
 
 
+class PlanMetadata:
+    """Metadata names of the plan observation and materialization; the drift sensor reads them back."""
+
+    MODE = "mode"
+    PLAN = "plan"  # the MODE value of a plan-only observation
+    APPLY = "apply"
+    HEADLINE = "headline"
+    TO_ADD = "to_add"
+    TO_CHANGE = "to_change"
+    TO_DESTROY = "to_destroy"
+    TO_REPLACE = "to_replace"
+    PENDING = (TO_ADD, TO_CHANGE, TO_DESTROY, TO_REPLACE)  # exit code 2 when any is > 0
+    DRIFTED = "drifted"
+    CHANGED_RESOURCES = "changed_resources"
+    DRIFTED_RESOURCES = "drifted_resources"
+
+
 class _AllowDestroy(Protocol):
     unit: str
     address: str
@@ -133,7 +150,7 @@ def _success_events(key: dg.AssetKey, result: Planned | Applied, seconds: float,
     if isinstance(result, Planned):
         # Plan never records a materialization: an observation carries the plan instead.
         metadata["plan_file"] = dg.MetadataValue.path(str(result.plan_file))
-        yield dg.AssetObservation(asset_key=key, metadata={"mode": "plan", **metadata})
+        yield dg.AssetObservation(asset_key=key, metadata={PlanMetadata.MODE: PlanMetadata.PLAN, **metadata})
         if check is not None:
             yield check
         return
@@ -141,12 +158,12 @@ def _success_events(key: dg.AssetKey, result: Planned | Applied, seconds: float,
     metadata["plan_source"] = result.plan_source
     metadata["applied"] = result.applied
     yield dg.MaterializeResult(
-        asset_key=key, metadata={"mode": "apply", **metadata}, check_results=[check] if check is not None else None
+        asset_key=key, metadata={PlanMetadata.MODE: PlanMetadata.APPLY, **metadata}, check_results=[check] if check is not None else None
     )
 
 
 def _blocked_events(key: dg.AssetKey, blocked: GuardBlocked, checks: set) -> Iterator[Any]:
-    yield dg.AssetObservation(asset_key=key, metadata={"mode": "apply (blocked by the guard)", **_summary_metadata(blocked.summary)})
+    yield dg.AssetObservation(asset_key=key, metadata={PlanMetadata.MODE: f"{PlanMetadata.APPLY} (blocked by the guard)", **_summary_metadata(blocked.summary)})
     check = _check_result(key, blocked.unit, blocked.summary, blocked.verdict, checks)
     if check is not None:
         yield check
@@ -173,14 +190,14 @@ def _check_result(
 def _summary_metadata(summary: PlanSummary) -> dict[str, Any]:
     return {
         "summary": dg.MetadataValue.md(summary.markdown()),
-        "headline": summary.headline,
-        "to_add": dg.MetadataValue.int(summary.add),
-        "to_change": dg.MetadataValue.int(summary.change),
-        "to_destroy": dg.MetadataValue.int(summary.destroy),
-        "to_replace": dg.MetadataValue.int(summary.replace),
-        "drifted": dg.MetadataValue.int(len(summary.drift)),
-        "changed_resources": dg.MetadataValue.json([c.as_dict() for c in summary.changes]),
-        "drifted_resources": dg.MetadataValue.json([c.as_dict() for c in summary.drift]),
+        PlanMetadata.HEADLINE: summary.headline,
+        PlanMetadata.TO_ADD: dg.MetadataValue.int(summary.add),
+        PlanMetadata.TO_CHANGE: dg.MetadataValue.int(summary.change),
+        PlanMetadata.TO_DESTROY: dg.MetadataValue.int(summary.destroy),
+        PlanMetadata.TO_REPLACE: dg.MetadataValue.int(summary.replace),
+        PlanMetadata.DRIFTED: dg.MetadataValue.int(len(summary.drift)),
+        PlanMetadata.CHANGED_RESOURCES: dg.MetadataValue.json([c.as_dict() for c in summary.changes]),
+        PlanMetadata.DRIFTED_RESOURCES: dg.MetadataValue.json([c.as_dict() for c in summary.drift]),
     }
 
 

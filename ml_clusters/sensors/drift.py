@@ -26,7 +26,7 @@ import dagster as dg
 
 from ml_clusters.assets.terragrunt_units import ASSETS_NAME, MODE_TAG
 from ml_clusters.estate import Account, Estate, Unit
-from ml_clusters.execution.step import PLAN_SAFE
+from ml_clusters.execution.step import PLAN_SAFE, PlanMetadata
 from ml_clusters.resources.aws import SliceUnavailable, describe_aws_error
 from ml_clusters.resources.terragrunt import INSTALL_HINT, TerragruntCli, TerragruntNotFound
 from ml_clusters.sensors.core import Outcome, ProbeContext, ProbeReport, Skip, Slice, TickCursor, md_table
@@ -46,7 +46,7 @@ from ml_clusters.sensors.tfstate import (
 CHECK_NAME = "no_drift"
 AREA = "drift"
 STATE_MODULE = "tfstate"
-PLAN_RUN_CONFIG = {"ops": {ASSETS_NAME: {"config": {"mode": "plan"}}}}
+PLAN_RUN_CONFIG = {"ops": {ASSETS_NAME: {"config": {"mode": PlanMetadata.PLAN}}}}
 TRIGGER_TAG = "ml-clusters/trigger"
 PLAN_SOURCE = "full plan"  # the `source` metadata of no_drift verdicts that come from a plan
 
@@ -489,14 +489,14 @@ def plan_verdict(metadata: dict[str, Any]) -> PlanVerdict | None:
         entry = metadata.get(name)
         return getattr(entry, "value", entry) if entry is not None else default
 
-    if str(value("mode", "")) != "plan":
+    if str(value(PlanMetadata.MODE, "")) != PlanMetadata.PLAN:
         return None
-    pending = sum(int(value(n, 0) or 0) for n in ("to_add", "to_change", "to_destroy", "to_replace"))
+    pending = sum(int(value(n, 0) or 0) for n in PlanMetadata.PENDING)
     return PlanVerdict(
-        drifted=int(value("drifted", 0) or 0),
+        drifted=int(value(PlanMetadata.DRIFTED, 0) or 0),
         pending=pending,
-        headline=str(value("headline", "")),
-        drifted_resources=value("drifted_resources", []),
+        headline=str(value(PlanMetadata.HEADLINE, "")),
+        drifted_resources=value(PlanMetadata.DRIFTED_RESOURCES, []),
     )
 
 
