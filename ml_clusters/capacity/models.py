@@ -42,9 +42,14 @@ def hours_between(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds() / 3600, 1)
 
 
+def iso_utc(value: datetime) -> str:
+    """The one date style of capacity JSON and metadata: ISO 8601 with `Z`, e.g. 2026-03-03T15:00:00Z."""
+    return value.isoformat().replace("+00:00", "Z")
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (list, tuple)):
@@ -81,7 +86,7 @@ class Query:
 
 
 def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
+    return iso_utc(value) if isinstance(value, datetime) else value
 
 
 def _from_iso(value: Any, kinds: set) -> Any:

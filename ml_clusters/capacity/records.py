@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import getpass
 import os
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
 import dagster as dg
 
 from ml_clusters.capacity import tags as tag_names
-from ml_clusters.capacity.models import money
+from ml_clusters.capacity.models import iso_utc, money
 
 
 def purchase_tags(*, cluster: str | None, account_label: str | None) -> dict[str, str]:
@@ -52,7 +53,10 @@ def observation(*, asset_key: dg.AssetKey, event: str, capacity_id: str, fee: De
         metadata["capacity/upfront_fee"] = dg.MetadataValue.float(float(fee))
     for key, value in details.items():
         if value is not None:
-            metadata[f"capacity/{key}"] = value if isinstance(value, (str, int, float, bool)) else str(value)
+            metadata[f"capacity/{key}"] = (
+                iso_utc(value) if isinstance(value, datetime)
+                else value if isinstance(value, (str, int, float, bool)) else str(value)
+            )
     return dg.AssetObservation(
         asset_key=asset_key,
         description=f"{event}: {capacity_id} ({money(fee, currency)}) via {via}",

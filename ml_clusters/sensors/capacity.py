@@ -31,6 +31,7 @@ from typing import Any
 import dagster as dg
 
 from ml_clusters.capacity.auto_extend import plan_auto_extension
+from ml_clusters.capacity.models import iso_utc
 from ml_clusters.estate import Estate, Unit
 from ml_clusters.resources.aws import describe_aws_error
 from ml_clusters.sensors.core import Outcome, ProbeContext, ProbeReport, Slice, md_table, skipped_reason
@@ -256,7 +257,7 @@ def _judge(capacities: list[Capacity], settings: Any) -> tuple[Outcome, dict[str
                 c.label,
                 c.state,
                 "?" if c.hours_left is None else f"{c.hours_left:.1f}",
-                c.end.isoformat() if c.end else "?",
+                iso_utc(c.end) if c.end else "?",
                 c.instance_type,
                 c.instance_count,
                 c.availability_zone,

@@ -121,7 +121,7 @@ def test_the_sensor_request_runs_the_job_which_extends_and_records_on_the_cluste
     assert obs.metadata["capacity/event"].value == "capacity block extended"
     assert obs.metadata["capacity/upfront_fee"].value == 6041.09
     assert obs.metadata["capacity/via"].value.startswith("dagster job extend_capacity_block (run ")
-    assert obs.metadata["capacity/new_end"].value == "2026-03-03 15:00:00+00:00"
+    assert obs.metadata["capacity/new_end"].value == "2026-03-03T15:00:00Z"
 
 
 def test_the_job_refuses_an_extension_above_the_cap(defs, monkeypatch, capacity_env):

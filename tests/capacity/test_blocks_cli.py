@@ -79,6 +79,8 @@ def test_search_json_is_machine_readable(cli):
     by_id = {o["offering_id"]: o for o in doc["offerings"]}
     assert by_id["cbo-0a1b2c3d4e5f60718"]["upfront_fee"] == "42287.62"
     assert by_id["cbo-0a1b2c3d4e5f60718"]["start"] == "2026-03-07T11:30:00Z"
+    # The query echoed back uses the same date style as the records (one parser reads both).
+    assert doc["query"]["start_from"] == "2026-03-05T00:00:00Z" and doc["query"]["end_by"].endswith("Z")
     assert by_id["cbo-0a1b2c3d4e5f60718"]["usable_by"] == ["main-account/us-east-1/eks-training",
                                                            "main-account/us-east-1/parallelcluster"]
     assert by_id["cbo-0d9e8f7a6b5c40312"]["usable_by"] == []
