@@ -18,6 +18,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 
 from ml_clusters.capacity.errors import CapacityError, explain
+from ml_clusters.resources.assume_role import assume_role_session
 
 ROLE_ENV = "ML_CLUSTERS_CAPACITY_ROLE"
 NO_ASSUME_ROLE_ENV = "ML_CLUSTERS_NO_ASSUME_ROLE"
@@ -75,17 +76,12 @@ def session_for(target: Target) -> boto3.Session:
             return _sessions[key]
     base = boto3.Session(region_name=target.region)
     try:
-        creds = base.client("sts", config=_CONFIGS["read"]).assume_role(
-            RoleArn=arn, RoleSessionName=SESSION_NAME)["Credentials"]
+        session = assume_role_session(
+            base.client("sts", config=_CONFIGS["read"]), arn, SESSION_NAME, region=target.region
+        ).session
     except Exception as exc:  # noqa: BLE001 — every failure becomes one line naming the role
         raise CapacityError(f"cannot assume {arn}: {explain(exc, action='sts:AssumeRole')} "
                             f"(set {ROLE_ENV}, or {NO_ASSUME_ROLE_ENV}=1 to use your own credentials)") from None
-    session = boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=target.region,
-    )
     with _lock:
         _sessions[key] = session
     return session

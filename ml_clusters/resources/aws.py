@@ -26,15 +26,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import boto3
-import botocore.session
 import dagster as dg
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
+
+from ml_clusters.resources.assume_role import assume_role_session
 
 DEFAULT_OBSERVER_ROLE = "MlClustersObserver"
 
@@ -254,27 +254,20 @@ class AwsAccounts(dg.ConfigurableResource):
         base = self._base_session(region)
         if not self.assume_observer_role:
             return _CachedSession(base, float("inf"))
-        sts = self._new_client(base, "sts")
         try:
-            credentials = sts.assume_role(
-                RoleArn=self.role_arn(account_id),
-                RoleSessionName=self.role_session_name,
-                DurationSeconds=self.session_duration_seconds,
-            )["Credentials"]
+            assumed = assume_role_session(
+                self._new_client(base, "sts"),
+                self.role_arn(account_id),
+                self.role_session_name,
+                region=region,
+                duration_seconds=self.session_duration_seconds,
+                profile_name=self.profile_name,
+            )
         except (ClientError, BotoCoreError, OperationNotSupported) as error:
             raise SliceUnavailable(
                 account_id, region, f"cannot assume {self.role_arn(account_id)}: {describe_aws_error(error)}"
             ) from error
-        expiration = credentials["Expiration"]
-        if isinstance(expiration, datetime):
-            expires_at = expiration.astimezone(timezone.utc).timestamp()
-        else:  # pragma: no cover - botocore always parses timestamps
-            expires_at = time.time() + self.session_duration_seconds
-        # The observer session keeps the profile's configuration (endpoint_url, ca_bundle, retry
-        # settings...) and only swaps its credentials for the assumed role's.
-        observer = botocore.session.Session(profile=self.profile_name)
-        observer.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
-        return _CachedSession(boto3.Session(botocore_session=observer, region_name=region), expires_at)
+        return _CachedSession(assumed.session, assumed.expires_at)
 
     def _session(self, account_id: str, region: str) -> _CachedSession:
         key = (self._identity(), account_id, region)

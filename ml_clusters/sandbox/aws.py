@@ -1,11 +1,9 @@
 """boto3 clients into each account of the estate, through the emulator's STS (as Terraform would: assume-role).
 
-Not `ml_clusters.resources.aws.AwsAccounts`, which does the same per account for the sensors, because that
-one takes its base credentials from boto3's chain (environment, ~/.aws). The sandbox signs with the
-emulator's dummy credentials whatever the caller's environment or ~/.aws holds, without changing that
-environment (the test suite shares its process), and AwsAccounts has no public way to be handed base
-credentials. Given one, this module becomes
-`AwsAccounts(endpoint_url=url, observer_role_name=EXECUTION_ROLE, max_attempts=1, ...)`.
+The assume-role step is the shared `ml_clusters.resources.assume_role`; what differs from the sensors'
+`AwsAccounts` is the policy around it: the sandbox signs with the emulator's dummy credentials whatever
+the caller's environment or ~/.aws holds, without changing that environment (the test suite shares its
+process), assumes the execution role rather than the observer role, and never retries.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from ml_clusters.resources.assume_role import assume_role_session
 from ml_clusters.sandbox.emulator import DUMMY_CREDENTIALS
 
 # The role root.hcl's generated provider assumes; seeding acts as Terraform would.
@@ -44,16 +43,11 @@ class AccountClients:
     def session(self, account_id: str) -> boto3.Session:
         with self._lock:
             if account_id not in self._sessions:
-                sts = self._base.client("sts", endpoint_url=self.endpoint_url, config=_NO_RETRIES)
-                credentials = sts.assume_role(
-                    RoleArn=f"arn:aws:iam::{account_id}:role/{self.role_name}",
-                    RoleSessionName="ml-clusters-sandbox-seed",
-                )["Credentials"]
-                self._sessions[account_id] = boto3.Session(
-                    aws_access_key_id=credentials["AccessKeyId"],
-                    aws_secret_access_key=credentials["SecretAccessKey"],
-                    aws_session_token=credentials["SessionToken"],
-                )
+                self._sessions[account_id] = assume_role_session(
+                    self._base.client("sts", endpoint_url=self.endpoint_url, config=_NO_RETRIES),
+                    f"arn:aws:iam::{account_id}:role/{self.role_name}",
+                    "ml-clusters-sandbox-seed",
+                ).session
             return self._sessions[account_id]
 
     def get(self, account_id: str, region: str, service: str) -> Any:
