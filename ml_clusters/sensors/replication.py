@@ -249,11 +249,15 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
         if incomplete:
             report.unknown[path] = incomplete
             continue
-        report.outcomes[path], report.observations[path] = _judge(own_rules, threshold, ctx.settings.replication_window_minutes)
+        report.outcomes[path], report.observations[path] = _judge(
+            own_rules, threshold, ctx.settings.replication_window_minutes, ctx.settings.replication_silence_warns
+        )
     return report
 
 
-def _judge(rules: list[Rule], threshold: float, window: int) -> tuple[Outcome, dict[str, float | int]]:
+def _judge(
+    rules: list[Rule], threshold: float, window: int, silence_warns: bool = True
+) -> tuple[Outcome, dict[str, float | int]]:
     active = [r for r in rules if r.status != "Disabled"]
     breaking = [(r, why) for r in active if (why := _rule_verdict(r, threshold))]
     silent = [r for r in active if not r.has_data]
@@ -297,7 +301,7 @@ def _judge(rules: list[Rule], threshold: float, window: int) -> tuple[Outcome, d
         metadata.update(rule_id=rule.rule_id, source_bucket=rule.source_bucket, destination_bucket=rule.destination_bucket or "?")
         description = f"{len(breaking)} rule(s) outside RTC; worst: {rule.rule_id} {rule.source_bucket} → {rule.destination_bucket}: {why}"
         return Outcome(False, description, metadata), numbers
-    if silent:
+    if silent and silence_warns:
         names = ", ".join(r.rule_id for r in silent[:5])
         description = (
             f"no replication metrics in the last {window} min for {len(silent)} rule(s) ({names}); "
@@ -306,7 +310,8 @@ def _judge(rules: list[Rule], threshold: float, window: int) -> tuple[Outcome, d
         return Outcome(False, description, metadata, dg.AssetCheckSeverity.WARN), numbers
     if not active:
         return Outcome(True, "no enabled replication rules found for this unit", metadata), numbers
-    return Outcome(True, f"{len(active)} rule(s) within RTC ({threshold:.0f}s)", metadata), numbers
+    quiet = f"; {len(silent)} without metrics in the last {window} min (not warned: replication_silence_warns is off)" if silent else ""
+    return Outcome(True, f"{len(active)} rule(s) within RTC ({threshold:.0f}s){quiet}", metadata), numbers
 
 
 def _fmt(value: float | None) -> str:

@@ -19,6 +19,11 @@ class MonitoringSettings(dg.ConfigurableResource):
     replication_window_minutes: int = Field(
         default=15, ge=1, description="How far back each replication tick looks at the CloudWatch metrics."
     )
+    replication_silence_warns: bool = Field(
+        default=True,
+        description="A rule without any replication metric in the window makes the check WARN (silence is "
+        "not health). Turn off for buckets that sit idle for long stretches, if S3 publishes nothing for them.",
+    )
     capacity_lead_times_hours: list[float] = Field(
         default=[168.0, 24.0, 2.0],
         description="capacity_not_expiring warns once the time left falls below any of these.",

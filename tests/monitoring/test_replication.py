@@ -11,6 +11,7 @@ import dagster as dg
 from pydantic import Field
 
 from ml_clusters.resources.aws import AwsAccounts
+from ml_clusters.sensors.settings import MonitoringSettings
 
 from tests.monitoring.emulator import MAIN, SECONDARY, Emulator
 from tests.monitoring.helpers import evaluations, monitoring_defs, observations, tick
@@ -99,6 +100,16 @@ def test_rules_without_metrics_warn_instead_of_passing(emulator, estate, transla
     hub = checks["main-account/us-east-1/s3-replication"]
     assert not hub.passed and hub.severity == dg.AssetCheckSeverity.WARN
     assert "no replication metrics" in hub.description
+
+
+def test_silence_passes_with_a_note_when_the_team_turns_the_warning_off(emulator, estate, translator, instance):
+    seed_hub_and_spoke(emulator)
+    quiet = MonitoringSettings(replication_silence_warns=False)
+    defs = monitoring_defs(estate, translator, clock=clock_at(T0), settings=quiet)
+    hub = evaluations(tick(defs, "replication_lag_sensor", instance))["main-account/us-east-1/s3-replication"]
+    assert hub.passed, hub.description
+    assert "3 without metrics in the last 15 min (not warned" in hub.description
+    assert hub.metadata["rules_without_data"].value == 3  # still counted, and plotted
 
 
 # Dagster re-creates resources from their config, so what the recorder saw lives here, keyed by a field.
