@@ -93,3 +93,14 @@ def test_multi_asset_holds_every_unit_in_one_subsettable_op(estate):
     assert assets.op.name == "terragrunt_units"
     assert assets.can_subset
     assert len(list(assets.specs)) == len(estate.units)
+    assert {check.asset_key for check in assets.check_specs} == set(assets.keys)  # one plan_safe per unit
+
+
+def test_a_check_spec_on_something_that_is_not_a_unit_is_refused_by_name(estate):
+    # Dagster's own (quadratic) check of the same is switched off for speed; ours must still catch it.
+    stray = dg.AssetCheckSpec("row_count", asset=dg.AssetKey(["warehouse", "orders"]))
+    with pytest.raises(dg.DagsterInvalidDefinitionError, match="1 check spec.*row_count on warehouse/orders"):
+
+        @terragrunt_assets(estate=estate, check_specs=[stray])
+        def units(context: dg.AssetExecutionContext):
+            yield from ()
