@@ -169,7 +169,16 @@ class TerragruntCli(dg.ConfigurableResource):
         default=30.0, ge=0, description="first wait before retrying a held lock; doubles each retry."
     )
     interrupt_grace_seconds: float = Field(
-        default=60.0, ge=0, description="after SIGINT, time tofu gets to release the state lock before SIGKILL."
+        default=90.0,
+        ge=0,
+        description="after SIGINT, time a plan/output/show gets to stop (terragrunt forwards the signal to tofu "
+        "after up to 15 s; tofu then releases the state lock) before SIGKILL.",
+    )
+    apply_interrupt_grace_seconds: float = Field(
+        default=1800.0,
+        ge=0,
+        description="the same for apply: tofu waits for the resource operations in flight (an EKS cluster or an "
+        "FSx file system takes many minutes) and writes them to state; SIGKILL earlier loses them from state.",
     )
     # Values given here in code or in run config are stored by Dagster (job snapshot, run config) and
     # shown in the UI: never a secret. Secrets stay in the environment of the process running the
@@ -247,7 +256,9 @@ class TerragruntCli(dg.ConfigurableResource):
     def apply(self, unit_dir: Path, plan_file: Path, *, on_line: LineSink | None = None, control: Control | None = None) -> CommandResult:
         """`apply -input=false <saved plan>`; retried while the state lock is held."""
         args = self.command(unit_dir, ["apply", "-input=false", str(_absolute(plan_file))])
-        return self._with_lock_retries(args, unit_dir, on_line, control, ok_codes=(0,))
+        return self._with_lock_retries(
+            args, unit_dir, on_line, control, ok_codes=(0,), grace_seconds=self.apply_interrupt_grace_seconds
+        )
 
     def outputs(self, unit_dir: Path, *, control: Control | None = None) -> dict[str, OutputValue]:
         """`output -json`. Never streamed: sensitive values are in it."""
@@ -261,12 +272,14 @@ class TerragruntCli(dg.ConfigurableResource):
 
     # ------------------------------------------------------------------ process handling
 
-    def _with_lock_retries(self, args, unit_dir, on_line, control, ok_codes) -> CommandResult:
+    def _with_lock_retries(self, args, unit_dir, on_line, control, ok_codes, grace_seconds=None) -> CommandResult:
         control = control or Control()
         backoff = self.lock_retry_backoff_seconds
         for attempt in range(self.lock_retries + 1):
             try:
-                return self.run(args, unit_dir, on_line=on_line, control=control, ok_codes=ok_codes)
+                return self.run(
+                    args, unit_dir, on_line=on_line, control=control, ok_codes=ok_codes, grace_seconds=grace_seconds
+                )
             except StateLockHeld as held:
                 if attempt == self.lock_retries:
                     held.attempts = attempt + 1
@@ -291,9 +304,11 @@ class TerragruntCli(dg.ConfigurableResource):
         control: Control | None = None,
         capture_stdout: bool = False,
         ok_codes: tuple[int, ...] = (0,),
+        grace_seconds: float | None = None,
     ) -> CommandResult:
         """Run one terragrunt process to completion, cancellation or deadline; no process outlives it."""
         control = control or Control()
+        grace = self.interrupt_grace_seconds if grace_seconds is None else grace_seconds
         if control.cancel.is_set():
             raise TerragruntCancelled(_describe(args), None, (), "cancelled before it started")
         env = {**os.environ, **self.extra_env, "TG_NON_INTERACTIVE": "true"}
@@ -308,8 +323,8 @@ class TerragruntCli(dg.ConfigurableResource):
             text=True,
             errors="replace",
             bufsize=1,
-            # Own process group: signals reach terragrunt, tofu and the providers, and a Ctrl-C in
-            # the user's terminal reaches only Dagster, which forwards it deliberately.
+            # Own process group: a Ctrl-C in the user's terminal reaches only Dagster, which
+            # forwards it deliberately (see _stop), and a SIGKILL can take the whole group.
             start_new_session=True,
         )
         stdout_lines: list[str] = []
@@ -352,11 +367,11 @@ class TerragruntCli(dg.ConfigurableResource):
                 elif control.deadline is not None and time.monotonic() >= control.deadline:
                     stopped_because = "timeout"
                 if stopped_because:
-                    self._stop(proc, on_line)
+                    self._stop(proc, on_line, grace)
                     break
         except BaseException:
             # Interrupted while waiting (e.g. the run was terminated): never leave the group running.
-            self._stop(proc, on_line)
+            self._stop(proc, on_line, grace)
             raise
         finally:
             _reap_group(proc.pid)
@@ -366,7 +381,7 @@ class TerragruntCli(dg.ConfigurableResource):
         tail = tuple(list(stderr_tail)[-STDERR_TAIL_LINES:])
         described = _describe(args)
         if stopped_because == "cancelled":
-            raise TerragruntCancelled(described, proc.returncode, tail, f"`{described}` was cancelled (SIGINT sent to its process group)")
+            raise TerragruntCancelled(described, proc.returncode, tail, f"`{described}` was cancelled (SIGINT sent to terragrunt)")
         if stopped_because == "timeout":
             raise TerragruntTimedOut(described, proc.returncode, tail, _timeout_reason(control, f"`{described}`"))
         if proc.returncode not in ok_codes:
@@ -384,18 +399,30 @@ class TerragruntCli(dg.ConfigurableResource):
             seconds=time.monotonic() - started,
         )
 
-    def _stop(self, proc: subprocess.Popen, on_line: LineSink | None) -> None:
-        """SIGINT the process group, wait up to the grace period, then SIGKILL it."""
+    def _stop(self, proc: subprocess.Popen, on_line: LineSink | None, grace: float) -> None:
+        """SIGINT terragrunt alone, wait up to `grace`, then SIGKILL the whole group.
+
+        Not the group: terragrunt forwards a SIGINT to tofu itself (after a delay of up to 15 s meant
+        for a terminal's Ctrl-C, which reaches both), so a group-wide SIGINT would reach a slow-stopping
+        tofu twice, and a second interrupt makes tofu exit at once ("data loss may have occurred").
+        """
         if proc.poll() is not None:
             return
         if on_line:
-            on_line("stderr", f"[ml-clusters] sending SIGINT to terragrunt (pid {proc.pid}) and its children")
-        _signal_group(proc.pid, signal.SIGINT)
+            on_line(
+                "stderr",
+                f"[ml-clusters] sending SIGINT to terragrunt (pid {proc.pid}); it passes it on to OpenTofu, which "
+                f"finishes what is in flight and releases the state lock (waiting up to {grace:g}s before SIGKILL)",
+            )
         try:
-            proc.wait(timeout=self.interrupt_grace_seconds)
+            os.kill(proc.pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             if on_line:
-                on_line("stderr", f"[ml-clusters] no exit after {self.interrupt_grace_seconds:g}s; sending SIGKILL")
+                on_line("stderr", f"[ml-clusters] no exit after {grace:g}s; sending SIGKILL to terragrunt's process group")
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
 

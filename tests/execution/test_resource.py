@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -166,7 +167,7 @@ def _wait_for(predicate, what: str, limit: float = 30.0):
         time.sleep(0.02)
 
 
-def test_cancel_sends_sigint_to_the_group_releases_the_lock_and_leaves_no_process(double, tmp_path: Path):
+def test_cancel_sends_sigint_to_terragrunt_releases_the_lock_and_leaves_no_process(double, tmp_path: Path):
     double.script({UNIT: {"changes": [FSX_REPLACE], "sleep": 30, "interrupt_delay": 0.2}})
     control = Control()
     cli = TerragruntCli(interrupt_grace_seconds=20)
@@ -179,6 +180,55 @@ def test_cancel_sends_sigint_to_the_group_releases_the_lock_and_leaves_no_proces
     assert call["interrupted"] is True  # it saw SIGINT and released the lock itself
     assert double.lock_files() == []
     assert not alive(call["pid"]) and not alive(call["child_pid"])
+
+
+# Terragrunt's own signal handling, reduced to what matters here: it runs tofu as a child in its
+# process group and, on SIGINT, forwards it to tofu after a delay (15 s in terragrunt 1.x, meant for a
+# terminal's Ctrl-C that reaches both). The tofu stand-in needs a while to stop gracefully and counts
+# the interrupts it gets: a second one is what makes the real tofu exit at once, losing state.
+_FAKE_TOFU = """
+import os, signal, sys, time
+count_file = os.environ["TG_FAKE_COUNT"]
+interrupts = []
+def on_int(*_):
+    interrupts.append(1)
+    with open(count_file, "w") as out:
+        out.write(str(len(interrupts)))
+signal.signal(signal.SIGINT, on_int)
+open(count_file + ".ready", "w").close()
+while not interrupts:
+    time.sleep(0.01)
+time.sleep(1.0)  # a graceful stop takes time: in-flight operations finish, the lock is released
+sys.exit(1)
+"""
+
+_FORWARDING_TERRAGRUNT = """#!{python}
+import signal, subprocess, sys, time
+tofu = subprocess.Popen([sys.executable, {tofu!r}])
+def forward(*_):
+    time.sleep(0.3)  # terragrunt's SignalForwardingDelay, scaled down
+    tofu.send_signal(signal.SIGINT)
+signal.signal(signal.SIGINT, forward)
+sys.exit(tofu.wait())
+"""
+
+
+def test_cancel_reaches_tofu_exactly_once_through_terragrunt(tmp_path: Path, monkeypatch):
+    tofu = tmp_path / "tofu.py"
+    tofu.write_text(_FAKE_TOFU)
+    fake = tmp_path / "terragrunt"
+    fake.write_text(_FORWARDING_TERRAGRUNT.format(python=sys.executable, tofu=str(tofu)))
+    fake.chmod(0o755)
+    count = tmp_path / "interrupts"
+    monkeypatch.setenv("TG_FAKE_COUNT", str(count))
+    control = Control()
+    cli = TerragruntCli(binary=str(fake), interrupt_grace_seconds=20)
+    thread, box = _run_in_thread(lambda: cli.plan(UNIT_DIR, tmp_path / "plan.tfplan", control=control))
+    _wait_for(lambda: Path(f"{count}.ready").exists(), "the tofu stand-in to start")
+    control.cancel.set()
+    thread.join(30)
+    assert isinstance(box.get("error"), TerragruntCancelled)
+    assert count.read_text() == "1"  # one interrupt: a graceful stop, never "two interrupts received"
 
 
 def test_sigint_ignored_escalates_to_sigkill_of_the_whole_group(double, tmp_path: Path):
