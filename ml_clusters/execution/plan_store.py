@@ -16,6 +16,7 @@ import json
 import os
 import re
 import stat
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from ml_clusters.execution.plan_summary import PlanSummary
 
 NO_CODE_VERSION = "no-code-version"
 RECORD = "record.json"
+APPLY_MARK = "last-apply.json"
 STORE_DIR_NAME = "ml-clusters-plans"
 
 
@@ -156,7 +158,46 @@ class PlanStore:
             raise PlanStoreError(f"plan store {directory}: cannot write {RECORD} ({error.strerror or error})") from None
         if previous is not None and previous.plan_file.name != Path(plan_file).name:
             previous.plan_file.unlink(missing_ok=True)
+        self._prune_other_code_versions(unit, directory)
         return self._stored(directory, record)
+
+    def _prune_other_code_versions(self, unit: str, keep: Path) -> None:
+        """Plans made for the unit's earlier code versions can never be applied again (an apply wants
+        the current code_version) but hold sensitive values: remove them when a new plan is saved."""
+        unit_dir = self.root / unit.strip("/")
+        for directory in unit_dir.iterdir():
+            if directory == keep or not directory.is_dir() or directory.is_symlink():
+                continue
+            # Only the store's own plan directories: a nested unit's directory holds none of these.
+            leftovers = [*directory.glob("*.tfplan"), *directory.glob(f"{RECORD}*")]
+            for path in leftovers:
+                path.unlink(missing_ok=True)
+            if leftovers:
+                try:
+                    directory.rmdir()
+                except OSError:
+                    pass  # something else lives there: leave it
+
+    def record_apply_attempt(self, unit: str) -> None:
+        """Note that an apply of the unit started or ended now, whatever its outcome: a failed or
+        interrupted apply may still have changed the unit's state and outputs, so plans of its
+        dependents made before now must not be applied."""
+        self.ensure()
+        unit_dir = self.root / unit.strip("/")
+        try:
+            unit_dir.mkdir(parents=True, exist_ok=True)
+            tmp = unit_dir / f"{APPLY_MARK}.{os.getpid()}.{threading.get_ident()}.tmp"
+            tmp.write_text(json.dumps({"at": time.time()}))
+            tmp.replace(unit_dir / APPLY_MARK)
+        except OSError as error:
+            raise PlanStoreError(f"plan store {unit_dir}: cannot write {APPLY_MARK} ({error.strerror or error})") from None
+
+    def last_apply_attempt(self, unit: str) -> float:
+        """When an apply of the unit last started or ended (epoch), 0.0 if never through this store."""
+        try:
+            return float(json.loads((self.root / unit.strip("/") / APPLY_MARK).read_text())["at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0.0
 
     def abandon(self, plan_file: Path, superseded: StoredPlan | None) -> None:
         """A new plan failed: remove its partial file and the file of the plan `forget` dropped for it.

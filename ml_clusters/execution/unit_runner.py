@@ -97,7 +97,7 @@ class UnitRunner:
         applied = False
         if summary.has_changes:
             try:
-                self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
+                self._apply(ctx, plan_file, control)
             except StalePlan:
                 if reason is not None:  # a plan made moments ago in this run: nothing to retry with
                     raise
@@ -108,7 +108,7 @@ class UnitRunner:
                 source = "plan made in this run (the saved plan was stale)"
                 verdict = self._guard(path, summary)
                 if summary.has_changes:
-                    self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
+                    self._apply(ctx, plan_file, control)
             applied = summary.has_changes
         if applied:
             with self._lock:
@@ -131,7 +131,21 @@ class UnitRunner:
                 changed = max(self.materialized_at.get(upstream, 0.0), self._applied_now.get(upstream, 0.0))
             if changed > saved.created_at:
                 return f"upstream {upstream} was applied after the saved plan was made"
+            if self.store.last_apply_attempt(upstream) > saved.created_at:
+                return (
+                    f"an apply of upstream {upstream} ran after the saved plan was made "
+                    "(even one that failed or changed nothing may have changed its outputs)"
+                )
         return None
+
+    def _apply(self, ctx: UnitContext, plan_file: Path, control: Control) -> None:
+        # Marked before and after, whatever the outcome: dependents' saved plans made before the end
+        # of this apply are stale even if it failed half-way (see PlanStore.record_apply_attempt).
+        self.store.record_apply_attempt(ctx.unit.path)
+        try:
+            self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
+        finally:
+            self.store.record_apply_attempt(ctx.unit.path)
 
     def _fresh_plan(self, ctx: UnitContext) -> tuple[PlanSummary, Path]:
         path, code_version, control = ctx.unit.path, self.code_versions.get(ctx.unit.path), _control(ctx)

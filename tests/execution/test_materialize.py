@@ -118,6 +118,56 @@ def test_apply_plans_again_when_an_upstream_changed_after_the_plan(double, small
     assert any(f"upstream {NET_E} was applied after the saved plan was made" in m for m in logs)
 
 
+def _step_logs(instance, result) -> list[str]:
+    return [r.user_message for r in instance.all_logs(result.run_id)]
+
+
+def test_an_upstream_change_hidden_by_a_later_no_op_apply_still_invalidates_the_plan(double, small_estate, instance):
+    # upstream applies changes, then applies again with nothing to do: its latest materialization says
+    # "applied: false", yet the downstream plan was made against the outputs before the first apply.
+    double.script({NET_E: {"changes": [EKS_CREATE]}, CLUSTER: {"changes": [EKS_CREATE]}})
+    assert run(small_estate, instance, mode="plan", select=[NET_E, CLUSTER]).success
+    assert run(small_estate, instance, mode="apply", select=[NET_E]).success
+    assert run(small_estate, instance, mode="apply", select=[NET_E]).success  # no changes left
+    latest = instance.get_latest_materialization_event(key(NET_E)).asset_materialization
+    assert latest.metadata["applied"].value is False
+    result = run(small_estate, instance, mode="apply", select=[CLUSTER])
+    assert result.success
+    assert len(double.calls("plan", CLUSTER)) == 2  # planned again, not the saved plan
+    assert instance.get_latest_materialization_event(key(CLUSTER)).asset_materialization.metadata["plan_source"].value == "plan made in this run"
+
+
+def test_a_failed_upstream_apply_still_invalidates_the_dependents_saved_plans(double, small_estate, instance):
+    # OpenTofu writes state as resources complete: an apply that fails half-way may have changed
+    # outputs the downstream plan read. No materialization is recorded, so only the attempt says so.
+    double.script({NET_E: {"changes": [EKS_CREATE]}, CLUSTER: {"changes": [EKS_CREATE]}})
+    assert run(small_estate, instance, mode="plan", select=[NET_E, CLUSTER]).success
+    double.script({NET_E: {"changes": [EKS_CREATE], "fail": {"command": "apply", "message": "Error: creating subnet"}},
+                   CLUSTER: {"changes": [EKS_CREATE]}})
+    assert not run(small_estate, instance, mode="apply", select=[NET_E]).success
+    result = run(small_estate, instance, mode="apply", select=[CLUSTER])
+    assert result.success
+    assert len(double.calls("plan", CLUSTER)) == 2
+    assert any(f"an apply of upstream {NET_E} ran after the saved plan was made" in m for m in _step_logs(instance, result))
+
+
+def test_plans_of_earlier_code_versions_are_removed_when_a_new_plan_is_saved(double, small_estate, instance, tmp_path):
+    double.script({KMS: {"changes": [{"address": "aws_kms_key.this", "type": "aws_kms_key", "actions": ["create"]}]}})
+    unit_store = tmp_path / "plans" / "ml-clusters-plans" / KMS
+
+    class Edited(TerragruntTranslator):
+        def get_code_version(self, unit):
+            return "edited-" + unit.content_hash
+
+    assert run(small_estate, instance, mode="plan", select=[KMS]).success
+    assert len(list(unit_store.glob("*/*.tfplan"))) == 1
+    second = run(small_estate, instance, mode="plan", select=[KMS], translator=Edited())
+    assert second.success
+    assert [p.relative_to(unit_store).as_posix() for p in unit_store.glob("*/*.tfplan")] == [
+        f"edited-{small_estate.units[KMS].content_hash}/{second.run_id}.tfplan"
+    ]
+
+
 def test_dependency_order_holds_and_independent_units_overlap(double, small_estate, instance):
     # Each root's plan waits, mid-command, until the other roots have started: it can only finish if
     # they run at the same time (a serial executor would leave the gate "timed out").
