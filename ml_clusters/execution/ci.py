@@ -26,6 +26,9 @@ PLAN_CONFIG_JSON = '{"ops":{"terragrunt_units":{"config":{"mode":"plan"}}}}'
 GITOPS_DIR = "gitops"  # <estate root's parent>/gitops: Kubernetes manifests Argo CD syncs
 
 
+UNIT_FILE = "terragrunt.hcl"
+
+
 class SelectionError(Exception):
     """A problem building the CI selection, as one line."""
 
@@ -36,14 +39,23 @@ class Selection:
     downstream: tuple[str, ...]  # units downstream of a changed unit, not changed themselves
     ignored_files: tuple[str, ...] = ()  # changed files under the estate's parent dir no unit reads
     gitops_files: tuple[str, ...] = ()  # changed files under <parent>/gitops: Argo CD's, not Terraform's
+    removed_units: tuple[str, ...] = ()  # unit dirs whose terragrunt.hcl the diff deletes (or moves away)
 
     @property
     def units(self) -> tuple[str, ...]:
         return tuple(self.changed) + self.downstream
 
     def dagster_select(self, key_for) -> str:
-        """A `--select` expression naming exactly these units' asset keys."""
-        return " or ".join(f'key:"{key_for(path)}"' for path in self.units)
+        """A `--select` value naming exactly these units' asset keys.
+
+        Comma-separated: `dagster asset materialize` ORs the comma-separated parts itself, whereas one
+        `a or b or ...` expression stops parsing beyond ~330 terms (a root.hcl change selects them all).
+        """
+        keys = [key_for(path) for path in self.units]
+        with_comma = [k for k in keys if "," in k]
+        if with_comma:
+            raise SelectionError(f"asset key {with_comma[0]!r} contains a comma, which `dagster asset materialize --select` splits on")
+        return ",".join(f'key:"{k}"' for k in keys)
 
 
 def git_toplevel(path: Path) -> Path:
@@ -76,8 +88,14 @@ def select_changed(estate: Estate, files: Iterable[Path]) -> Selection:
     downstream = [p for p in estate.topological_order if p in below and p not in changed]
     estate_dir = estate.root.resolve().parent  # terraform/: live, modules, cluster-configs, gitops
     gitops = estate_dir / GITOPS_DIR
-    unclaimed = [f for f in files if f not in claimed and f.is_relative_to(estate_dir)]
+    root = estate.root.resolve()
+    removed = [
+        f for f in files
+        if f.name == UNIT_FILE and not f.exists() and f.is_relative_to(root) and f.parent != root
+    ]
+    unclaimed = [f for f in files if f not in claimed and f not in removed and f.is_relative_to(estate_dir)]
     return Selection(
+        removed_units=tuple(f.parent.relative_to(root).as_posix() for f in removed),
         changed=changed,
         downstream=tuple(downstream),
         ignored_files=tuple(_rel(f, estate.root) for f in unclaimed if not f.is_relative_to(gitops)),

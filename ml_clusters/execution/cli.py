@@ -18,6 +18,9 @@ from ml_clusters.estate import EstateError, load_estate
 from ml_clusters.execution.ci import PLAN_CONFIG_JSON, SelectionError, changed_files, git_toplevel, select_changed
 
 
+SHOW_SELECT_UP_TO = 50  # a longer --select is not echoed: the units are listed just above
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the `ml-clusters` app."""
     app.command("plan-changed")(plan_changed)
@@ -30,6 +33,11 @@ def plan_changed(
     module: str = typer.Option("ml_clusters.definitions", "--module", "-m", help="Dagster code location module."),
     python_file: Optional[Path] = typer.Option(None, "--python-file", "-f", help="Dagster code location file (instead of --module)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the selection and the command; don't run it."),
+    allow_removed_units: bool = typer.Option(
+        False,
+        "--allow-removed-units",
+        help="Go on when the diff deletes or moves a unit (its resources stay in AWS: destroy them first).",
+    ),
 ) -> None:
     """Plan (never apply) the changed units and everything downstream, via `dagster asset materialize`.
 
@@ -45,6 +53,18 @@ def plan_changed(
 
     against = f"{base}...{head}" if head else f"{base} (merge-base) and the working tree"
     _report_unplanned(selection)
+    if selection.removed_units:
+        typer.echo(
+            f"Removed units ({len(selection.removed_units)}): the diff deletes (or moves) their terragrunt.hcl. "
+            "Nothing destroys their resources and their state stays where it was; a moved unit gets a new state key "
+            "and would create its resources again. Destroy them from the base revision first "
+            "(`terragrunt destroy` in the unit), then re-run with --allow-removed-units:",
+            err=True,
+        )
+        for path in selection.removed_units:
+            typer.echo(f"  {path}", err=True)
+        if not allow_removed_units:
+            raise typer.Exit(3)
     if not selection.units:
         typer.echo(
             f"No Terragrunt unit is affected by the changes between {against}: nothing to plan. "
@@ -63,15 +83,27 @@ def plan_changed(
 
     translator = TerragruntTranslator()
     key_for = lambda path: translator.get_asset_key(estate.units[path]).to_user_string()  # noqa: E731
-    select = selection.dagster_select(key_for)
+    try:
+        select = selection.dagster_select(key_for)
+    except SelectionError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     location = ["-f", str(python_file)] if python_file else ["-m", module]
     args = ["asset", "materialize", *location, "--select", select, "--config-json", PLAN_CONFIG_JSON]
     env = {**os.environ, "ML_CLUSTERS_LIVE_DIR": str(estate.root)}
-    typer.echo("Running: " + shlex.join(["dagster", *args]))
+    shown = args if len(selection.units) <= SHOW_SELECT_UP_TO else [
+        a if a != select else f"<the {len(selection.units)} unit keys above>" for a in args
+    ]
+    typer.echo("Running: " + shlex.join(["dagster", *shown]))
     if dry_run:
         return
 
-    missing = _keys_missing_from_location(python_file, module, [key_for(p) for p in selection.units], env)
+    try:
+        missing = _keys_missing_from_location(python_file, module, [key_for(p) for p in selection.units], env)
+    except Exception as exc:  # noqa: BLE001 - any failure to load the user's code location: one line
+        where = f"--python-file {python_file}" if python_file else f"--module {module}"
+        typer.echo(f"error: cannot load the code location ({where}): {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(2) from None
     if missing:
         typer.echo(
             f"error: asset keys not in the code location ({', '.join(missing[:5])}): refusing to run, "

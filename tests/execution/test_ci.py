@@ -180,3 +180,51 @@ def test_plan_changed_plans_exactly_the_selection_through_dagster(repo, tmp_path
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_latest_materialization_event(dg.AssetKey(REPLICA.split("/"))) is None
         assert instance.fetch_observations(dg.AssetKey(REPLICA.split("/")), limit=1).records
+
+
+def test_a_deleted_unit_stops_ci_with_what_to_do(repo):
+    # Deleting a unit's directory destroys nothing: its resources would be orphaned silently.
+    git(repo, "rm", "-r", "-q", "terraform/live/acme/us-west-2/replica")
+    live = str(repo / "terraform/live")
+    result = CliRunner().invoke(app, ["plan-changed", "--base", "main", "--live-dir", live, "--dry-run"])
+    assert result.exit_code == 3, result.output
+    assert "Removed units (1)" in result.output and f"  {REPLICA}" in result.output
+    assert "Destroy them from the base revision first" in result.output
+    assert "Ignored" not in result.output  # the deleted terragrunt.hcl is not "a file no unit reads"
+    acknowledged = CliRunner().invoke(
+        app, ["plan-changed", "--base", "main", "--live-dir", live, "--dry-run", "--allow-removed-units"]
+    )
+    assert acknowledged.exit_code == 0, acknowledged.output
+    assert "nothing to plan" in acknowledged.output
+
+
+def test_a_code_location_that_does_not_load_is_a_one_line_error(repo):
+    (repo / "terraform/modules/eks-cluster/main.tf").write_text("# v2\n")
+    missing = repo / "no_such_location.py"
+    result = CliRunner().invoke(
+        app, ["plan-changed", "--base", "main", "--live-dir", str(repo / "terraform/live"), "-f", str(missing)]
+    )
+    assert result.exit_code == 2, result.output
+    assert f"error: cannot load the code location (--python-file {missing}): FileNotFoundError" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_a_selection_of_hundreds_of_units_reaches_dagster_intact(tmp_path, monkeypatch):
+    # A root.hcl change selects every unit; one `a or b or ...` expression stops parsing past ~330
+    # terms. Dagster's own CLI (`asset list` parses --select as `asset materialize` does) must see all.
+    from tests.estate.synthetic import write_tree
+
+    live = write_tree(tmp_path / "estate", 400)
+    monkeypatch.setenv("ML_CLUSTERS_CACHE_DIR", str(tmp_path / "estate-cache"))
+    estate = load_estate(live)
+    selection = select_changed(estate, [live / "root.hcl"])
+    assert len(selection.units) == len(estate.units) >= 400
+    key_for = lambda path: dg.AssetKey(path.split("/")).to_user_string()  # noqa: E731
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "asset", "list", "-f", str(LOCATION), "--select", selection.dagster_select(key_for)],
+        env=process_environment({"ML_CLUSTERS_LIVE_DIR": str(live), "ML_CLUSTERS_CACHE_DIR": str(tmp_path / "estate-cache")}),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert set(listed.stdout.split()) == {key_for(p) for p in estate.units}
