@@ -1,6 +1,9 @@
 """The parse cache: parsed files by content hash, and the last whole estate by tree hash.
 
-A warm load re-parses nothing that did not change; an unchanged tree skips evaluation entirely.
+A warm load re-parses nothing that did not change; an unchanged tree skips evaluation entirely. The
+tree key (reader.py) covers every .hcl file under the live root and the reader's own source code; the
+estate also records hashes of everything else it read (non-.hcl or outside files, module trees, data
+files) and paths it looked for and did not find, all re-checked before the cached estate is reused.
 Stored under `ML_CLUSTERS_CACHE_DIR` (default `~/.cache/ml-clusters`), one file per live root.
 """
 

@@ -41,7 +41,7 @@ def units(
                         "account_id": u.account.id if u.account else None,
                         "region": u.region,
                         "module": u.module,
-                        "source": u.source,
+                        "source": u.source if u.source is None or isinstance(u.source, str) else str(u.source),
                         "dependencies": list(u.depends_on),
                         "code_version": u.content_hash,
                     }
@@ -60,7 +60,7 @@ def units(
     for column in ("unit", "account", "region", "module", "depends on"):
         table.add_column(column, overflow="fold")
     for u in rows:
-        table.add_row(u.path, u.account.name if u.account else "", u.region or "", u.module or "", "\n".join(u.depends_on))
+        table.add_row(u.path, u.account.name if u.account else "", u.region or "", u.module or ("(unresolved)" if u.source is not None and not isinstance(u.source, str) else ""), "\n".join(u.depends_on))
     Console(width=max(Console().width, 160)).print(table)
     if estate.stacks:
         typer.echo(f"stacks (terragrunt.stack.hcl, not expanded statically): {', '.join(estate.stacks)}")

@@ -3,7 +3,14 @@
 Terragrunt evaluates an included file *as part of the including unit*: `get_terragrunt_dir()` and
 `find_in_parent_folders()` answer for the unit's directory, while `local.*` refers to the file's own
 locals. A `read_terragrunt_config()` file is evaluated from its own directory, so its value is the same
-for every unit and is computed once per load.
+for every unit and is computed once per load — unless it calls `get_original_terragrunt_dir()` (the
+reading unit's directory, also through nested reads): then it is evaluated once per reading unit.
+
+A value only known at run time raises `Unresolvable` everywhere it is needed: `try()` skips only
+ordinary errors, never an `Unresolvable` argument, and a map with such an entry cannot be materialized
+(a `lookup(map, key, default)` would otherwise pick a wrong default, hence a wrong edge).
+Operators follow HCL's conversions (numeric strings for arithmetic, "true"/"false" for bools); a
+wrong operand is an `EvaluationError`, never a Python exception.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any, Callable
 
 from ml_clusters.estate.functions import PURE_FUNCTIONS, RUNTIME_FUNCTIONS, FunctionError, to_string
 from ml_clusters.estate.hclparse import Attribute, Body
+from ml_clusters.estate.model import EstateError
 
 
 class Unresolvable(Exception):
@@ -28,6 +36,13 @@ class Unresolvable(Exception):
 
 class EvaluationError(Exception):
     """The expression is wrong (unknown local, bad function argument, ...)."""
+
+
+# What a best-effort evaluation (inputs, informational locals, code_version's file list) may ignore;
+# EstateError is a file read by read_terragrunt_config that cannot be parsed.
+BEST_EFFORT_ERRORS = (Unresolvable, EvaluationError, FunctionError, RecursionError, EstateError)
+# touch() also swallows evaluator gaps: it only records files, and must never add a traceback.
+_TOUCH_ERRORS = (*BEST_EFFORT_ERRORS, TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError)
 
 
 _MISSING = object()
@@ -62,14 +77,38 @@ class LazyMap:
         return list(self._entries)
 
     def resolve(self) -> dict[str, Any]:
-        """Every entry that can be evaluated statically; the rest are left out."""
+        """The whole map as plain values. An entry that cannot be evaluated raises (Unresolvable or
+        EvaluationError): leaving it out would let `lookup(map, key, default)` pick a wrong default."""
+        return {name: materialize(self.get(name)) for name in self._entries}
+
+    def resolve_known(self) -> dict[str, Any]:
+        """Best effort, for informational values only (never the graph): entries that fail are left out."""
         out = {}
         for name in self._entries:
             try:
                 out[name] = materialize(self.get(name))
-            except (Unresolvable, EvaluationError):
+            except BEST_EFFORT_ERRORS:
                 continue
         return out
+
+    def touch(self) -> None:
+        """Evaluate every entry once, ignoring failures, so every file it reads is recorded."""
+        for name in self._entries:
+            try:
+                _touch(self.get(name))
+            except _TOUCH_ERRORS:
+                continue
+
+
+def _touch(value: Any) -> None:
+    if isinstance(value, LazyMap):
+        value.touch()
+    elif isinstance(value, dict):
+        for item in value.values():
+            _touch(item)
+    elif isinstance(value, list):
+        for item in value:
+            _touch(item)
 
 
 def materialize(value: Any) -> Any:
@@ -88,6 +127,13 @@ class ReadResult:
 
     value: LazyMap
     files: frozenset[Path]
+    scope: "Scope | None" = None
+    mentions_original: bool = False  # the file itself calls get_original_terragrunt_dir()
+
+    @property
+    def uses_original(self) -> bool:
+        """The value depends on which unit reads the file (get_original_terragrunt_dir, maybe nested)."""
+        return self.mentions_original or (self.scope is not None and self.scope.uses_original)
 
 
 class Session:
@@ -96,15 +142,25 @@ class Session:
     def __init__(self, root: Path, parse: Callable[[Path], Body]):
         self.root = root
         self.parse = parse
-        self._reads: dict[Path, ReadResult] = {}
-        self._parents: dict[tuple[str, str], str | None] = {}
+        self._reads: dict[tuple[Path, Path | None], ReadResult] = {}
+        self._mentions: dict[Path, bool] = {}
+        self._parents: dict[tuple[str, str, bool], str | None] = {}
         self.known_files: set[str] = set()  # files discovered under the root: no stat needed
+        # Paths looked for and not found that the tree key would not notice appearing (not an .hcl
+        # file of the tree): a warm cache must check they are still absent.
+        self.absent: set[str] = set()
+        self.covered: Callable[[str], bool] = lambda path: False
         self._paths: dict[str, Path] = {}
 
-    def find_in_parent_folders(self, start_dir: Path, name: str) -> Path | None:
-        """Terragrunt's search: from the parent of `start_dir` upwards (memoised per directory)."""
-        found = self._find_from(os.path.dirname(str(start_dir)), name)
+    def find_in_parent_folders(self, start_dir: Path, name: str, files_only: bool = False) -> Path | None:
+        """Terragrunt's search: from the parent of `start_dir` upwards (memoised per directory).
+        Like Terragrunt (os.Stat) it matches a directory too, unless `files_only`."""
+        found = self._find_from(os.path.dirname(str(start_dir)), name, files_only)
         return self.path(found) if found is not None else None
+
+    def note_absent(self, path: str) -> None:
+        if not self.covered(path):
+            self.absent.add(path)
 
     def path(self, text: str) -> Path:
         """One shared Path object per file: cheaper to build, and pickled once in the cache."""
@@ -113,24 +169,38 @@ class Session:
             interned = self._paths[text] = Path(text)
         return interned
 
-    def _find_from(self, directory: str, name: str) -> str | None:
-        key = (directory, name)
+    def _find_from(self, directory: str, name: str, files_only: bool) -> str | None:
+        key = (directory, name, files_only)
         if key not in self._parents:
             candidate = os.path.join(directory, name)
-            if candidate in self.known_files or os.path.isfile(candidate):
+            if candidate in self.known_files or (os.path.isfile(candidate) if files_only else os.path.exists(candidate)):
                 self._parents[key] = candidate
             else:
+                self.note_absent(candidate)
                 parent = os.path.dirname(directory)
-                self._parents[key] = None if parent == directory else self._find_from(parent, name)
+                self._parents[key] = None if parent == directory else self._find_from(parent, name, files_only)
         return self._parents[key]
 
-    def read_config(self, path: Path) -> ReadResult:
-        if path not in self._reads:
-            scope = Scope(self, path, current_dir=path.parent)
-            # Evaluate the locals now so nested reads are known before the files are recorded.
-            scope.locals.resolve()
-            self._reads[path] = ReadResult(scope.config_map(), frozenset(scope.files_read))
-        return self._reads[path]
+    def read_config(self, path: Path, original_dir: Path | None = None) -> ReadResult:
+        """The file evaluated from its own directory, once per load; `get_original_terragrunt_dir()`
+        answers for the reading unit (`original_dir`), so a file using it is evaluated once per unit."""
+        shared = self._reads.get((path, None))
+        if shared is None:
+            shared = self._reads[(path, None)] = self._evaluate(path, original_dir)
+        if original_dir is None or not shared.uses_original or shared.scope.original_dir == original_dir:
+            return shared
+        key = (path, original_dir)
+        if key not in self._reads:
+            self._reads[key] = self._evaluate(path, original_dir)
+        return self._reads[key]
+
+    def _evaluate(self, path: Path, original_dir: Path | None) -> ReadResult:
+        scope = Scope(self, path, current_dir=path.parent, original_dir=original_dir)
+        # Evaluate the locals now so nested reads are known before the files are recorded.
+        scope.locals.touch()
+        if path not in self._mentions:
+            self._mentions[path] = _calls(scope.body, "get_original_terragrunt_dir")
+        return ReadResult(scope.config_map(), frozenset(scope.files_read), scope, self._mentions[path])
 
 
 class Scope:
@@ -145,11 +215,14 @@ class Scope:
         includes: dict[str, tuple[Path, LazyMap]] | None = None,
         exposed: set[str] | None = None,
         allow_locals: bool = True,
+        original_dir: Path | None = None,
     ):
         self.session = session
         self.file = file
         self.body = session.parse(file)
         self.current_dir = current_dir
+        self.original_dir = original_dir or current_dir  # the unit Terragrunt runs in
+        self.uses_original = False
         self.include_dir = include_dir  # set when this file is included by a unit
         self.includes = includes or {}  # label -> (path, config), unit file only
         self.exposed = exposed or set()  # labels readable as include.<label>.* (expose = true)
@@ -219,12 +292,14 @@ class Scope:
         if kind == "object":
             return {_stringify(self.eval(k)): materialize(self.eval(v)) for k, v in node[1]}
         if kind == "cond":
-            return self.eval(node[2]) if self.eval(node[1]) else self.eval(node[3])
+            return self.eval(node[2]) if _to_bool(self.eval(node[1]), "condition") else self.eval(node[3])
         if kind == "binop":
             return _binop(node[1], self.eval(node[2]), self.eval(node[3]))
         if kind == "unary":
-            value = self.eval(node[2])
-            return (not value) if node[1] == "!" else -value
+            value = materialize(self.eval(node[2]))
+            if node[1] == "!":
+                return not _to_bool(value, "operator !")
+            return -_to_number(value, f"operator {node[1]}")
         raise Unresolvable(f"{node[1].replace('_', ' ')} is not evaluated statically")
 
     def variable(self, name: str) -> Any:
@@ -252,13 +327,15 @@ class Scope:
             for arg in arg_nodes:
                 try:
                     return materialize(self.eval(arg))
-                except (Unresolvable, EvaluationError, FunctionError):
-                    continue
+                except (EvaluationError, FunctionError):
+                    continue  # an Unresolvable argument is not an error: try() must not skip it
             raise EvaluationError("try: no argument could be evaluated")
         if name in RUNTIME_FUNCTIONS:
             raise Unresolvable(f"{name}() {RUNTIME_FUNCTIONS[name]}")
         args = [materialize(self.eval(a)) for a in arg_nodes]
         if expand and args:
+            if not isinstance(args[-1], list):
+                raise EvaluationError(f"{name}(): the argument before ... must be a list, not {_type_name(args[-1])}")
             args = args[:-1] + list(args[-1])
         handler = getattr(self, f"fn_{name}", None)
         try:
@@ -266,7 +343,7 @@ class Scope:
                 return handler(*args)
             if name in PURE_FUNCTIONS:
                 return PURE_FUNCTIONS[name](*args)
-        except (FunctionError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+        except (FunctionError, TypeError, ValueError, AttributeError, KeyError, IndexError, ArithmeticError) as exc:
             raise EvaluationError(f"{name}(): {exc}") from None
         raise Unresolvable(f"function {name}() is not evaluated statically")
 
@@ -280,7 +357,8 @@ class Scope:
         return str(self._include_path(label).parent)
 
     def fn_get_original_terragrunt_dir(self) -> str:
-        return str(self.current_dir)
+        self.uses_original = True
+        return str(self.original_dir)
 
     def fn_get_repo_root(self) -> str:
         current = self.current_dir
@@ -299,12 +377,18 @@ class Scope:
         return str(found)
 
     def fn_read_terragrunt_config(self, path: str, *default: Any) -> LazyMap:
-        target = self.session.path(posixpath.normpath(path if os.path.isabs(path) else os.path.join(str(self.current_dir), path)))
-        if str(target) not in self.session.known_files and not target.is_file():
+        text = posixpath.normpath(path if os.path.isabs(path) else os.path.join(str(self.current_dir), path))
+        if text not in self.session.known_files and os.path.isdir(text):
+            text = os.path.join(text, "terragrunt.hcl")  # like Terragrunt: a directory means its unit config
+        target = self.session.path(text)
+        if text not in self.session.known_files and not target.is_file():
+            self.session.note_absent(text)
             if default:
                 return default[0]
             raise EvaluationError(f"read_terragrunt_config({path!r}): no such file")
-        result = self.session.read_config(target)
+        result = self.session.read_config(target, self.original_dir)
+        if result.uses_original:
+            self.uses_original = True
         self.files_read |= result.files
         return result.value
 
@@ -343,6 +427,25 @@ class _IncludeMap(LazyMap):
         return super().get(name)
 
 
+def _calls(body: Body, name: str) -> bool:
+    """Whether any expression of the file calls the function `name`."""
+
+    def in_node(node: Any) -> bool:
+        if isinstance(node, tuple):
+            if len(node) > 1 and node[0] == "call" and node[1] == name:
+                return True
+            return any(in_node(item) for item in node)
+        return False
+
+    def in_body(b: Body) -> bool:
+        return any(in_node(a.value) for a in b.attributes.values()) or any(in_body(blk.body) for blk in b.blocks)
+
+    try:
+        return in_body(body)
+    except RecursionError:
+        return True  # too deep to tell: assume it does (correct, merely evaluated once per unit)
+
+
 def _raise_dependency() -> None:
     raise Unresolvable("dependency outputs are only known after the dependency is applied")
 
@@ -364,36 +467,85 @@ def _stringify(value: Any) -> str:
         raise EvaluationError(str(exc)) from None
 
 
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "map"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _to_number(value: Any, what: str) -> int | float:
+    """HCL's conversion to number: numbers, and strings that spell one ("8080")."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            number = float(text)
+        except ValueError:
+            number = None
+        if number is not None and number == number and number not in (float("inf"), float("-inf")):
+            return number
+        raise EvaluationError(f"{what}: a number is required, not the string {value!r}")
+    raise EvaluationError(f"{what}: a number is required, not a {_type_name(value)}")
+
+
+def _to_bool(value: Any, what: str) -> bool:
+    """HCL's conversion to bool: true/false and the strings "true"/"false"."""
+    value = materialize(value)
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise EvaluationError(f"{what}: a bool is required, not {_type_name(value)} {value!r}"[:200])
+
+
 def _binop(op: str, left: Any, right: Any) -> Any:
     left, right = materialize(left), materialize(right)
+    what = f"operator {op}"
     try:
         match op:
             case "==":
                 return left == right
             case "!=":
                 return left != right
-            case "<":
-                return left < right
-            case ">":
-                return left > right
-            case "<=":
-                return left <= right
-            case ">=":
-                return left >= right
-            case "+":
-                return left + right
-            case "-":
-                return left - right
-            case "*":
-                return left * right
-            case "/":
-                return left / right
-            case "%":
-                return left % right
             case "&&":
-                return bool(left) and bool(right)
+                return _to_bool(left, what) and _to_bool(right, what)
             case "||":
-                return bool(left) or bool(right)
-    except TypeError as exc:
-        raise EvaluationError(f"operator {op}: {exc}") from None
+                return _to_bool(left, what) or _to_bool(right, what)
+        a, b = _to_number(left, what), _to_number(right, what)
+        match op:
+            case "<":
+                return a < b
+            case ">":
+                return a > b
+            case "<=":
+                return a <= b
+            case ">=":
+                return a >= b
+            case "+":
+                return a + b
+            case "-":
+                return a - b
+            case "*":
+                return a * b
+            case "/":
+                return a / b
+            case "%":
+                return a % b
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise EvaluationError(f"{what}: {exc}") from None
     raise EvaluationError(f"unknown operator {op}")

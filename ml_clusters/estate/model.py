@@ -63,8 +63,8 @@ class Unit:
     account: Account | None
     region: str | None
     component: str  # the unit's directory name, e.g. "eks-training"
-    module: str | None  # local module name from terraform.source, e.g. "eks-cluster"
-    source: str | None  # terraform.source as evaluated
+    module: str | None  # module name from terraform.source, e.g. "eks-cluster"; None when unknown
+    source: "str | Unresolved | None"  # terraform.source as evaluated; Unresolved when only known at run time
     module_dir: Path | None  # absolute local module directory, when the source is local
     dependencies: tuple[Dependency, ...]  # dependency blocks
     extra_dependencies: tuple[str, ...]  # dependencies { paths = [...] } as unit paths

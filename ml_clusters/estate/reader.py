@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import hashlib
 import json
@@ -15,6 +16,7 @@ from typing import Any
 
 from ml_clusters.estate.cache import ParseCache, cache_dir_for
 from ml_clusters.estate.evaluator import (
+    BEST_EFFORT_ERRORS,
     EvaluationError,
     LazyMap,
     Scope,
@@ -37,6 +39,7 @@ from ml_clusters.estate.model import (
 UNIT_FILE = "terragrunt.hcl"
 MERGE_STRATEGIES = ("no_merge", "shallow", "deep")
 STACK_FILE = "terragrunt.stack.hcl"
+ABSENT = "<absent>"  # an outside "hash": the path was looked for and did not exist
 SKIPPED_DIRS = frozenset({".terragrunt-cache", ".terraform", ".git", ".terragrunt-stack"})
 
 
@@ -99,8 +102,21 @@ def _read_bytes(path: Path | str) -> bytes:
         raise EstateError(path, f"cannot read the file: {exc.strerror or exc}") from None
 
 
+@functools.cache
+def _code_key() -> str:
+    """A hash of the reader's own sources (once per process): a new evaluator never reuses an estate
+    cached by an old one."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def _tree_key(root: Path, contents: dict[str, bytes]) -> str:
     digest = hashlib.sha256(str(root).encode())
+    digest.update(_code_key().encode())
     prefix = len(str(root)) + 1
     for path in sorted(contents):
         digest.update(path[prefix:].encode())
@@ -110,9 +126,13 @@ def _tree_key(root: Path, contents: dict[str, bytes]) -> str:
 
 def _outside_unchanged(estate: Estate) -> bool:
     """Files the cached estate depends on but the tree hash does not cover: module trees, data files,
-    configs read from outside the live root. Any change means evaluating again."""
+    configs read by read_terragrunt_config that are not *.hcl files under the live root (inside or
+    outside it). Any change means evaluating again."""
     recorded: dict[str, str] = getattr(estate, "_outside_hashes", {}) or {}
-    return all(Path(p).exists() and hash_path(Path(p)) == h for p, h in recorded.items())
+    return all(
+        not os.path.exists(p) if h == ABSENT else Path(p).exists() and hash_path(Path(p)) == h
+        for p, h in recorded.items()
+    )
 
 
 class _Reader:
@@ -122,6 +142,8 @@ class _Reader:
         self.parse_cache = parse_cache
         self.session = Session(root, self.parse)
         self.session.known_files = set(contents)
+        self.tree_files = frozenset(contents)  # what the tree key covers
+        self.session.covered = self.covered
         self.unit_dirs: set[str] = set()
         self.path_hashes: dict[Path, str] = {}  # module trees and data files, hashed once per load
         self.closures: dict[Path, tuple[Path, ...]] = {}
@@ -193,18 +215,36 @@ class _Reader:
         object.__setattr__(estate, "_outside_hashes", self.outside_hashes())
         return estate
 
-    def outside_hashes(self) -> dict[str, str]:
+    def covered(self, path: str) -> bool:
+        """Whether the tree key would change if `path` appeared: an .hcl file discovered under the root."""
         root = str(self.root) + "/"
+        return (
+            path.startswith(root)
+            and path.endswith(".hcl")
+            and not any(part in SKIPPED_DIRS for part in path[len(root) :].split("/")[:-1])
+        )
+
+    def outside_hashes(self) -> dict[str, str]:
+        """Hashes of everything read that the tree key does not cover (not only files outside the root:
+        a `read_terragrunt_config("env.vars")` under it is not an .hcl file of the tree either)."""
         hashes = {str(p): h for p, h in self.path_hashes.items()}
         for key, digest in self.file_hashes.items():
-            if not key.startswith(root):
+            if key not in self.tree_files:
                 hashes[key] = digest
+        for path in self.session.absent:
+            hashes.setdefault(path, ABSENT)
         return hashes
 
     def read_unit(self, unit_dir: Path) -> Unit:
         unit_file = unit_dir / UNIT_FILE
         unit_path = unit_dir.relative_to(self.root).as_posix()
-        includes, include_scopes = self.read_includes(unit_file, unit_path)
+        try:
+            includes, include_scopes = self.read_includes(unit_file, unit_path)
+            found_paths: list[str] | None = None
+        except _UseTerragruntFind as found:
+            # An include Terragrunt alone can resolve: its dependencies come from `terragrunt find`,
+            # everything else is read from the unit's own file.
+            includes, include_scopes, found_paths = {}, [], found.paths
         scope = Scope(
             self.session,
             unit_file,
@@ -217,6 +257,8 @@ class _Reader:
         deep = any(strategy == "deep" for _, strategy in merged)
 
         try:
+            if found_paths is not None:
+                raise _UseTerragruntFind(found_paths)
             dependencies = self.read_dependencies(merged, unit_path)
             extra: list[str] = []
             for s, _ in merged:
@@ -240,20 +282,34 @@ class _Reader:
                 if "source" in block.body.attributes:
                     source = (s, block.body.attributes["source"])
             if "remote_state" in s.body.attributes:
-                remote_state_scope = (s, s.body.attributes["remote_state"].value)
+                remote_state_scope = (s, s.body.attributes["remote_state"])
             for block in s.body.blocks_of("remote_state"):
                 remote_state_scope = (s, block)
             if "inputs" in s.body.attributes:
                 layer = self.eval_inputs(s, s.body.attributes["inputs"])
                 inputs = _deep_merge(inputs, layer) if deep else {**inputs, **layer}
 
-        source_value = None
+        source_value: Any = None
+        module, module_dir = None, None
         if source is not None:
             s, attr = source
-            source_value = self.eval_required(s, attr.value, "terraform.source", unit_path, attr.line)
-        module, module_dir = self.resolve_module(unit_dir, source_value)
+            try:
+                source_value = materialize(s.eval(attr.value))
+            except Unresolvable:
+                # Not part of the graph: the module stays unknown, the estate still loads.
+                source_value = Unresolved("<expression nested too deeply>" if _too_deep(attr.value) else render(attr.value))
+            except RecursionError:
+                raise EstateError(s.file, f"line {attr.line}: terraform.source: expression nested too deeply", unit_path) from None
+            except (EvaluationError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                raise EstateError(s.file, f"line {attr.line}: terraform.source: {exc}", unit_path) from None
+            if not isinstance(source_value, Unresolved):
+                module, module_dir = self.resolve_module(unit_dir, source_value)
         account, region = self.account_and_region(unit_dir, unit_path)
         remote_state = self.read_remote_state(remote_state_scope, unit_path)
+        # Terragrunt evaluates every local, used or not: so must code_version see every file they read.
+        scope.locals.touch()
+        for s, _ in include_scopes:
+            s.locals.touch()
         files = set(scope.files_read)
         for s, _ in include_scopes:
             files |= s.files_read
@@ -405,9 +461,14 @@ class _Reader:
             raise EstateError(scope.file, f"{where}{attribute}: {exc}", unit_path) from None
         except RecursionError:
             raise EstateError(scope.file, f"{where}{attribute}: expression nested too deeply", unit_path) from None
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # An evaluator gap, not the user's mistake: still one line naming the file and attribute.
+            raise EstateError(scope.file, f"{where}{attribute} cannot be evaluated: {exc}", unit_path) from None
         except Unresolvable as exc:
+            # Only the graph (dependency/dependencies and the includes that may hold them) is asked of
+            # `eval_required`, and only the graph can come from `terragrunt find`.
             found = self.terragrunt_find_dependencies(unit_path)
-            if found is not None and attribute.startswith(("dependency.", "dependencies.")):
+            if found is not None:
                 raise _UseTerragruntFind(found) from None
             raise EstateError(
                 scope.file,
@@ -421,18 +482,18 @@ class _Reader:
         if node[0] != "object":
             try:
                 value = materialize(scope.eval(node))
-            except (Unresolvable, EvaluationError):
+            except _INPUT_ERRORS:
                 return {}
             return dict(value) if isinstance(value, dict) else {}
         out: dict[str, Any] = {}
         for key_node, value_node in node[1]:
             try:
                 key = str(materialize(scope.eval(key_node)))
-            except (Unresolvable, EvaluationError):
+            except _INPUT_ERRORS:
                 continue
             try:
                 out[key] = materialize(scope.eval(value_node))
-            except (Unresolvable, EvaluationError, RecursionError):
+            except _INPUT_ERRORS:
                 out[key] = Unresolved("<expression nested too deeply>" if _too_deep(value_node) else render(value_node))
         return out
 
@@ -454,9 +515,9 @@ class _Reader:
     def account_and_region(self, unit_dir: Path, unit_path: str) -> tuple[Account | None, str | None]:
         account = None
         region = None
-        account_file = self.session.find_in_parent_folders(unit_dir, "account.hcl")
+        account_file = self.session.find_in_parent_folders(unit_dir, "account.hcl", files_only=True)
         if account_file is not None:
-            values = self.session.read_config(account_file).value.get("locals").resolve()
+            values = self.session.read_config(account_file, unit_dir).value.get("locals").resolve_known()
             if "account_id" not in values:
                 declared = any(
                     "account_id" in b.body.attributes for b in self.parse(account_file).blocks_of("locals")
@@ -469,9 +530,9 @@ class _Reader:
                 id=str(values["account_id"]),
                 locals=dict(values),
             )
-        region_file = self.session.find_in_parent_folders(unit_dir, "region.hcl")
+        region_file = self.session.find_in_parent_folders(unit_dir, "region.hcl", files_only=True)
         if region_file is not None:
-            values = self.session.read_config(region_file).value.get("locals").resolve()
+            values = self.session.read_config(region_file, unit_dir).value.get("locals").resolve_known()
             region = values.get("aws_region")
         return account, region
 
@@ -484,14 +545,21 @@ class _Reader:
             attrs = node.body.attributes
             try:
                 backend = materialize(scope.eval(attrs["backend"].value)) if "backend" in attrs else ""
-            except (Unresolvable, EvaluationError):
+            except BEST_EFFORT_ERRORS:
                 backend = ""
             config = self.eval_inputs(scope, attrs["config"]) if "config" in attrs else {}
         else:
             try:
-                value = materialize(scope.eval(node))
-            except (Unresolvable, EvaluationError):
+                value = materialize(scope.eval(node.value))
+            except BEST_EFFORT_ERRORS:
                 return None
+            if not isinstance(value, dict) or not isinstance(value.get("config") or {}, dict):
+                raise EstateError(
+                    scope.file,
+                    f"line {node.line}: remote_state must be a map like {{ backend = \"s3\", config = {{ ... }} }}, "
+                    f"not {_describe(value)}",
+                    unit_path,
+                )
             backend, config = value.get("backend", ""), value.get("config") or {}
 
         def known(name: str) -> Any:
@@ -559,6 +627,15 @@ class _Reader:
         if unit_path not in self._find_result:
             raise EstateError(self.root, f"`terragrunt find` does not list unit {unit_path!r}", unit_path)
         return self._find_result[unit_path]
+
+
+# Best-effort inputs: a value the evaluator cannot produce is Unresolved, never a crash of the load.
+_INPUT_ERRORS = (*BEST_EFFORT_ERRORS, TypeError, ValueError, AttributeError, KeyError, IndexError)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class _UseTerragruntFind(Exception):
