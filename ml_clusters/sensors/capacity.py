@@ -24,8 +24,8 @@ and before instances start terminating (~30 min before the end).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
@@ -64,10 +64,35 @@ class Capacity:
     tier: str = "ok"  # ok | warn | critical | failed
     extension: str = ""  # the cheapest extension offering, when looked up
     reservation_id: str | None = None
+    period: str = ""  # a Training Plan's graded reserved-capacity period, "2/3" (only when it has several)
+    periods: list[dict[str, Any]] = field(default_factory=list)  # every reserved period of a Training Plan
 
     @property
     def label(self) -> str:
-        return f"{self.kind} {self.id}"
+        return f"{self.kind} {self.id}" + (f" period {self.period}" if self.period else "")
+
+
+def _utc(value: Any) -> Any:
+    """botocore parses timestamps into the machine's local zone (tzlocal()): compare and print in UTC."""
+    return value.astimezone(timezone.utc) if isinstance(value, datetime) else value
+
+
+def _plan_period(plan: dict[str, Any], now: datetime) -> tuple[int | None, list[dict[str, Any]]]:
+    """The reserved-capacity periods of a Training Plan (times in UTC, by start) and the index of the
+    one to grade: the Active one (AWS's status, or now inside its window), else the next one to start."""
+    periods = sorted(
+        (
+            {**p, "StartTime": _utc(p.get("StartTime")), "EndTime": _utc(p.get("EndTime"))}
+            for p in plan.get("ReservedCapacitySummaries") or []
+        ),
+        key=lambda p: (p["StartTime"] is None, p["StartTime"] or now),
+    )
+    for i, p in enumerate(periods):
+        start, end = p["StartTime"], p["EndTime"]
+        if p.get("Status") == "Active" or (start is not None and end is not None and start <= now < end):
+            return i, periods
+    upcoming = [i for i, p in enumerate(periods) if p["StartTime"] is not None and p["StartTime"] > now]
+    return (upcoming[0] if upcoming else None), periods
 
 
 # Filtered server-side by state only: `state` is a documented filter of DescribeCapacityReservations,
@@ -151,8 +176,8 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
                     kind="capacity-block",
                     id=r.get("CapacityBlockId") or r["CapacityReservationId"],
                     state=state,
-                    end=r.get("EndDate"),
-                    start=r.get("StartDate"),
+                    end=_utc(r.get("EndDate")),
+                    start=_utc(r.get("StartDate")),
                     instance_type=r.get("InstanceType", "?"),
                     instance_count=int(r.get("TotalInstanceCount") or 0),
                     availability_zone=r.get("AvailabilityZone", "?"),
@@ -178,18 +203,25 @@ def probe(ctx: ProbeContext, units: Sequence[Unit]) -> ProbeReport:
             index.add_tagged(tagged_resources(ctx.client(slice_, "resourcegroupstaggingapi"), ["sagemaker:training-plan"]))
         found = []
         for plan in plans:
-            reserved = plan.get("ReservedCapacitySummaries") or [{}]
+            # A plan may reserve several periods (Active, back to Scheduled between them): the capacity
+            # that ends first is the Active (or next) period, which its own EndTime bounds — not the plan's.
+            graded, periods = _plan_period(plan, ctx.now)
+            period = periods[graded] if graded is not None else (periods[0] if periods else {})
+            end = period.get("EndTime") if graded is not None else None
+            start = period.get("StartTime") if graded is not None else None
             found.append(
                 Capacity(
                     kind="training-plan",
                     id=plan.get("TrainingPlanName") or plan["TrainingPlanArn"],
                     state=plan.get("Status", "?"),
-                    end=plan.get("EndTime"),
-                    start=plan.get("StartTime"),
-                    instance_type=str(reserved[0].get("InstanceType", "?")),
-                    instance_count=int(plan.get("TotalInstanceCount") or 0),
-                    availability_zone=str(reserved[0].get("AvailabilityZone", "?")),
+                    end=end if end is not None else _utc(plan.get("EndTime")),
+                    start=start if start is not None else _utc(plan.get("StartTime")),
+                    instance_type=str(period.get("InstanceType", "?")),
+                    instance_count=int(period.get("TotalInstanceCount") or plan.get("TotalInstanceCount") or 0),
+                    availability_zone=str(period.get("AvailabilityZone", "?")),
                     owner_unit=index.unit_for(arn=plan["TrainingPlanArn"], identifiers=[plan.get("TrainingPlanName")]),
+                    period=f"{graded + 1}/{len(periods)}" if graded is not None and len(periods) > 1 else "",
+                    periods=periods,
                 )
             )
         _grade(found, settings, ctx.now)
@@ -267,6 +299,25 @@ def _judge(capacities: list[Capacity], settings: Any) -> tuple[Outcome, dict[str
         ],
     )
     metadata: dict[str, Any] = {"capacity_table": table, **numbers}
+    planned = [c for c in capacities if c.periods]
+    if planned:
+        metadata["training_plan_periods"] = md_table(
+            ["training plan", "period", "status", "starts", "ends", "instance type", "count", "AZ"],
+            [
+                (
+                    c.id,
+                    f"{i}/{len(c.periods)}",
+                    p.get("Status", "?"),
+                    iso_utc(p["StartTime"]) if p.get("StartTime") else "?",
+                    iso_utc(p["EndTime"]) if p.get("EndTime") else "?",
+                    p.get("InstanceType", "?"),
+                    p.get("TotalInstanceCount", "?"),
+                    p.get("AvailabilityZone", "?"),
+                )
+                for c in planned
+                for i, p in enumerate(c.periods, start=1)
+            ],
+        )
     worst = next((c for c in capacities if c.tier == "failed"), None) or soonest
     if worst is not None:
         metadata.update(

@@ -49,6 +49,10 @@ STATE_MODULE = "tfstate"
 PLAN_RUN_CONFIG = {"ops": {ASSETS_NAME: {"config": {"mode": PlanMetadata.PLAN}}}}
 TRIGGER_TAG = "ml-clusters/trigger"
 PLAN_SOURCE = "full plan"  # the `source` metadata of no_drift verdicts that come from a plan
+PLAN_RAN_AT = "plan_ran_at"  # metadata of those verdicts: when the plan run started (read the state)
+# plan_drift_sensor re-reads finished runs over this window before its cursor (runs whose update time
+# is committed out of order, equal timestamps) and skips the ones it already reported, by run id.
+PLAN_CURSOR_OVERLAP = timedelta(minutes=5)
 
 
 def plan_selection(keys: Sequence[dg.AssetKey]) -> dg.AssetSelection:
@@ -176,9 +180,25 @@ def _standing_plan_failure(ctx: ProbeContext, unit: Unit, read: StateRead) -> st
     source = getattr((evaluation.metadata or {}).get("source"), "value", None)
     if not isinstance(source, str) or not source.startswith(PLAN_SOURCE):
         return None
-    if read.modified is not None and read.modified.timestamp() > record.create_timestamp:
-        return None  # the state changed (an apply) since that plan: its verdict is stale
+    if read.modified is not None and read.modified.timestamp() > _plan_ran_at(ctx, evaluation, source, record.create_timestamp):
+        return None  # the state changed (an apply) since that plan ran: its verdict is stale
     return f"{evaluation.description} ({source})"
+
+
+def _plan_ran_at(ctx: ProbeContext, evaluation: Any, source: str, recorded_at: float) -> float:
+    """When the plan behind a verdict ran (not when the sensor recorded the verdict, which can be much
+    later): its `plan_ran_at` metadata, else the start of the run named in `source`."""
+    ran_at = getattr((evaluation.metadata or {}).get(PLAN_RAN_AT), "value", None)
+    if isinstance(ran_at, (int, float)):
+        return float(ran_at)
+    run_id = source.rsplit("run ", 1)[-1].strip() if "run " in source else None
+    try:
+        run = ctx.instance.get_run_record_by_id(run_id) if run_id and ctx.instance is not None else None
+    except Exception:  # noqa: BLE001 - fall back to the recording time
+        run = None
+    if run is not None:
+        return run.start_time or run.create_timestamp.timestamp()
+    return recorded_at
 
 
 # --- the fast probe --------------------------------------------------------------------------------------
@@ -520,39 +540,47 @@ def build_plan_drift_sensor(
     def _plan_drift(context):
         cursor = TickCursor.load(context.cursor)
         since = cursor.extra.get("updated_after")
-        seen_at_boundary = set(cursor.extra.get("runs_at_boundary", []))
+        # Every run already reported whose update time lies within the overlap window of the newest
+        # one (run id → update timestamp): runs are re-read over that window, and skipped by id, so
+        # each finished plan run is reported exactly once however close together runs finish.
+        seen: dict[str, float] = {str(k): float(v) for k, v in (cursor.extra.get("seen_runs") or {}).items()}
+        if since and not seen:  # a cursor of the previous format
+            seen = {run_id: datetime.fromisoformat(since).timestamp() for run_id in cursor.extra.get("runs_at_boundary", [])}
         updated_after = (
-            datetime.fromisoformat(since) - timedelta(seconds=1)
+            datetime.fromisoformat(since) - PLAN_CURSOR_OVERLAP
             if since
             else datetime.now(timezone.utc) - timedelta(days=1)
         )
         records = context.instance.get_run_records(
             dg.RunsFilter(statuses=finished, updated_after=updated_after), order_by="update_timestamp", ascending=True
         )
-        latest: dict[dg.AssetKey, tuple[str, PlanVerdict]] = {}
-        newest, at_newest = since, set(seen_at_boundary)
+        latest: dict[dg.AssetKey, tuple[str, PlanVerdict, float]] = {}
+        newest = since
         for record in records:
             run_id = record.dagster_run.run_id
             stamp = record.update_timestamp.isoformat()
-            if since and stamp <= since and run_id in seen_at_boundary:
+            if newest is None or stamp > newest:
+                newest = stamp
+            if run_id in seen:
                 continue
+            seen[run_id] = record.update_timestamp.timestamp()
+            ran_at = record.start_time or record.create_timestamp.timestamp()
             for entry in context.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION):
                 observation = entry.asset_observation
                 if observation is None or observation.asset_key not in by_key:
                     continue
                 verdict = plan_verdict(dict(observation.metadata))
                 if verdict is not None:
-                    latest[observation.asset_key] = (run_id, verdict)
-            if newest is None or stamp > newest:
-                newest, at_newest = stamp, {run_id}
-            elif stamp == newest:
-                at_newest.add(run_id)
-        events = [_plan_evaluation(key, run_id, verdict) for key, (run_id, verdict) in latest.items()]
+                    latest[observation.asset_key] = (run_id, verdict, ran_at)
+        if newest is not None:
+            horizon = (datetime.fromisoformat(newest) - PLAN_CURSOR_OVERLAP).timestamp()
+            seen = {run_id: stamp for run_id, stamp in seen.items() if stamp >= horizon}
+        events = [_plan_evaluation(key, run_id, verdict, ran_at) for key, (run_id, verdict, ran_at) in latest.items()]
         next_cursor = TickCursor(
             ticks=cursor.ticks + 1,
             last_tick=datetime.now(timezone.utc).isoformat(),
             failing=sorted("/".join(e.asset_key.path) for e in events if not e.passed),
-            extra={"updated_after": newest, "runs_at_boundary": sorted(at_newest)},
+            extra={"updated_after": newest, "seen_runs": dict(sorted(seen.items()))},
         )
         if events:
             context.log.info(f"{name}: no_drift from {len(events)} plan observation(s)")
@@ -561,14 +589,17 @@ def build_plan_drift_sensor(
     return _plan_drift
 
 
-def _plan_evaluation(key: dg.AssetKey, run_id: str, verdict: PlanVerdict) -> dg.AssetCheckEvaluation:
-    metadata = {
+def _plan_evaluation(key: dg.AssetKey, run_id: str, verdict: PlanVerdict, ran_at: float | None = None) -> dg.AssetCheckEvaluation:
+    metadata: dict[str, Any] = {
         "source": f"{PLAN_SOURCE}, run {run_id}",
         "plan": verdict.headline,
         "drifted_resources": dg.MetadataValue.json(verdict.drifted_resources),
         "drifted": verdict.drifted,
         "pending_changes": verdict.pending,
     }
+    if ran_at is not None:
+        # When the plan read the state: a state written after it makes this verdict stale.
+        metadata[PLAN_RAN_AT] = dg.MetadataValue.timestamp(ran_at)
     if verdict.drifted:
         return dg.AssetCheckEvaluation(
             asset_key=key,

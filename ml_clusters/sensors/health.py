@@ -5,7 +5,8 @@ Per account/region:
   (status, incl. DEGRADED, and `health.issues`). EKS has no batch describe, so these grow with
   clusters and node groups (a handful per region), never with nodes.
 - HyperPod: `sagemaker.list_clusters` (status included), then `list_cluster_nodes` paginated per
-  cluster (100 nodes a page); any node whose InstanceStatus is not Running fails the check.
+  cluster (100 nodes a page); a node in Failure, NotFound or ShuttingDown fails the check; one in
+  Pending, SystemUpdating or DeepHealthCheckInProgress is noted (on its way to Running), not failed.
 - ParallelCluster: the ParallelCluster API's DescribeCluster (clusterStatus, computeFleetStatus) when
   the `pcluster-api` unit recorded its invoke URL, else the cluster's CloudFormation stack status from
   one paginated `describe_stacks`.
@@ -50,6 +51,10 @@ SOURCE_OF_MODULE = {
 EKS_CLUSTER_OK, EKS_CLUSTER_BAD = {"ACTIVE"}, {"FAILED", "DELETING"}
 NODEGROUP_OK, NODEGROUP_BAD = {"ACTIVE"}, {"DEGRADED", "CREATE_FAILED", "DELETE_FAILED", "DELETING"}
 HYPERPOD_OK, HYPERPOD_BAD = {"InService"}, {"Failed", "RollingBack", "Deleting"}
+# list_cluster_nodes InstanceStatus.Status: Running, Failure, Pending, ShuttingDown, SystemUpdating,
+# DeepHealthCheckInProgress, NotFound.
+HYPERPOD_NODE_BAD = {"Failure", "NotFound", "ShuttingDown"}
+HYPERPOD_NODE_TRANSITIONAL = {"Pending", "SystemUpdating", "DeepHealthCheckInProgress"}
 FSX_OK, FSX_BAD = {"AVAILABLE"}, {"FAILED", "MISCONFIGURED", "DELETING", "MISCONFIGURED_UNAVAILABLE"}
 PCLUSTER_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 FLEET_BAD = {"PROTECTED", "UNKNOWN"}
@@ -142,7 +147,10 @@ def _hyperpod(ctx: ProbeContext, slice_: Slice, index: ResourceIndex, hyperpod_u
                 by_status.setdefault(node_status, []).append(f"{node.get('InstanceGroupName', '?')}/{node.get('InstanceId', '?')}")
         total = sum(len(v) for v in by_status.values())
         not_running = {s: ids for s, ids in by_status.items() if s != "Running"}
-        bad = sum(len(v) for v in not_running.values())
+        # Failure/NotFound/ShuttingDown are broken; Pending, SystemUpdating, DeepHealthCheckInProgress
+        # are on their way (back) to Running: noted, not failed. An unknown status is noted too.
+        broken = sum(len(ids) for s, ids in not_running.items() if s in HYPERPOD_NODE_BAD)
+        moving = sum(len(ids) for s, ids in not_running.items() if s not in HYPERPOD_NODE_BAD)
         detail = "; ".join(f"{s}: {', '.join(ids[:5])}{' …' if len(ids) > 5 else ''}" for s, ids in sorted(not_running.items()))
         summary = ", ".join(f"{len(ids)} {s}" for s, ids in sorted(by_status.items())) or "no nodes"
         found.append(
@@ -151,9 +159,14 @@ def _hyperpod(ctx: ProbeContext, slice_: Slice, index: ResourceIndex, hyperpod_u
                 "hyperpod nodes",
                 name,
                 summary,
-                bad == 0,
+                False if broken else (None if moving else True),
                 detail,
-                {"hyperpod_nodes": total, "hyperpod_nodes_not_running": bad},
+                {
+                    "hyperpod_nodes": total,
+                    "hyperpod_nodes_not_running": broken + moving,
+                    "hyperpod_nodes_broken": broken,
+                    "hyperpod_nodes_transitional": moving,
+                },
             )
         )
     return found

@@ -176,13 +176,19 @@ def _compare_tags(recorded: Mapping[str, str], live: Mapping[str, str]) -> list[
     return diffs
 
 
+# EC2 accepts at most 200 values per filter in one call.
+EC2_FILTER_VALUES_MAX = 200
+
+
 def _filtered_describe(paginated_op: str, id_filter: str, result_key: str, id_key: str) -> Callable[[Any, list[str]], dict[str, Any]]:
     def fetch(client: Any, ids: list[str]) -> dict[str, Any]:
         found = {i: MISSING for i in ids}
         # A filter (unlike an id list) does not fail when one of the ids is gone.
-        for page in client.get_paginator(paginated_op).paginate(Filters=[{"Name": id_filter, "Values": ids}]):
-            for item in page.get(result_key, []):
-                found[item[id_key]] = item
+        for start in range(0, len(ids), EC2_FILTER_VALUES_MAX):
+            batch = ids[start : start + EC2_FILTER_VALUES_MAX]
+            for page in client.get_paginator(paginated_op).paginate(Filters=[{"Name": id_filter, "Values": batch}]):
+                for item in page.get(result_key, []):
+                    found[item[id_key]] = item
         return found
 
     return fetch
@@ -271,7 +277,8 @@ SEPARATE_RULES_MARK = "__rules_managed_separately"
 
 def _rule_recorded(attrs: Mapping[str, Any], egress: bool) -> dict[str, Any]:
     protocol = _PROTOCOLS.get(str(attrs.get("ip_protocol")), str(attrs.get("ip_protocol")))
-    all_ports = protocol in {"-1", "icmp", "icmpv6"} and attrs.get("from_port") is None
+    # -1 is how Terraform records "all ICMP types" (and DescribeSecurityGroupRules reports it the same).
+    all_ports = protocol in {"-1", "icmp", "icmpv6"} and attrs.get("from_port") in (None, -1)
     return {
         "direction": "egress" if egress else "ingress",
         "group": attrs.get("security_group_id"),

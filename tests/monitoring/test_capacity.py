@@ -224,3 +224,83 @@ def test_critical_threshold_must_be_below_the_smallest_lead_time():
     with pytest.raises(ValueError, match="must be below the smallest lead time"):
         MonitoringSettings(capacity_critical_hours=2.0)
     assert MonitoringSettings().capacity_critical_hours == 1.0
+
+
+def _period(number: int, starts_in: timedelta, ends_in: timedelta, status: str) -> dict:
+    return {
+        "ReservedCapacityArn": f"arn:aws:sagemaker:us-west-2:{SECONDARY}:reserved-capacity/rc-{number}",
+        "InstanceType": "ml.p5.48xlarge",
+        "TotalInstanceCount": 4,
+        "Status": status,
+        "AvailabilityZone": "us-west-2b",
+        "StartTime": NOW + starts_in,
+        "EndTime": NOW + ends_in,
+    }
+
+
+def test_a_training_plan_is_graded_by_its_active_reserved_period_not_the_plan_end(emulator, estate, translator, instance):
+    """A plan with two reserved periods: the running one ends in 50 minutes, the plan itself in 11 days.
+    The nodes go away in 50 minutes, so that is what the check must say (critical), listing both periods."""
+    record_hyperpod_outputs(instance)
+    aws = StubbedAwsAccounts()
+    defs = monitoring_defs(estate, translator, aws=aws, clock=lambda: NOW)
+    plan = training_plan(timedelta(days=11))
+    plan["ReservedCapacitySummaries"] = [
+        _period(2, timedelta(days=9), timedelta(days=11), "Scheduled"),
+        _period(1, -timedelta(days=2), timedelta(minutes=50), "Active"),
+    ]
+    queue_tick(aws, [], plan)
+    check = evaluations(tick(defs, "capacity_expiry_sensor", instance))[HYPERPOD]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR, check.description
+    assert "training-plan ml-train-plan-june period 1/2 ends in 50 min" in check.description
+    assert check.metadata["hours_left"].value == pytest.approx(50 / 60, abs=0.01)
+    periods = check.metadata["training_plan_periods"].value
+    assert "2026-06-01T12:50:00Z" in periods and "2026-06-12T12:00:00Z" in periods  # both periods listed
+    aws.assert_all_consumed()
+
+
+def test_between_reserved_periods_the_next_period_is_graded(emulator, estate, translator, instance):
+    record_hyperpod_outputs(instance)
+    aws = StubbedAwsAccounts()
+    defs = monitoring_defs(estate, translator, aws=aws, clock=lambda: NOW)
+    plan = {**training_plan(timedelta(days=30)), "Status": "Scheduled"}
+    plan["ReservedCapacitySummaries"] = [
+        _period(1, -timedelta(days=5), -timedelta(days=1), "Expired"),
+        _period(2, timedelta(hours=2), timedelta(hours=20), "Scheduled"),
+        _period(3, timedelta(days=20), timedelta(days=30), "Scheduled"),
+    ]
+    queue_tick(aws, [], plan)
+    check = evaluations(tick(defs, "capacity_expiry_sensor", instance))[HYPERPOD]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN, check.description
+    assert "period 2/3 ends in 20.0 h" in check.description
+    aws.assert_all_consumed()
+
+
+@pytest.fixture
+def tokyo_local_time(monkeypatch: pytest.MonkeyPatch):
+    """The Dagster daemon's machine is not on UTC (botocore parses timestamps into the local zone)."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_training_plan_times_are_reported_in_utc_on_a_non_utc_machine(tokyo_local_time, emulator, estate, translator, instance):
+    from dateutil.tz import tzlocal
+
+    record_hyperpod_outputs(instance)
+    aws = StubbedAwsAccounts()
+    defs = monitoring_defs(estate, translator, aws=aws, clock=lambda: NOW)
+    plan = training_plan(timedelta(hours=20))
+    # As botocore hands them over: the same instants, in the machine's zone (UTC+9 here).
+    plan["StartTime"], plan["EndTime"] = (plan["StartTime"].astimezone(tzlocal()), plan["EndTime"].astimezone(tzlocal()))
+    plan["ReservedCapacitySummaries"][0].update(StartTime=plan["StartTime"], EndTime=plan["EndTime"])
+    queue_tick(aws, [], plan)
+    check = evaluations(tick(defs, "capacity_expiry_sensor", instance))[HYPERPOD]
+    assert "ends in 20.0 h (2026-06-02 08:00 UTC)" in check.description  # not 17:00, Tokyo's wall clock
+    assert "2026-06-02T08:00:00Z" in check.metadata["capacity_table"].value
+    assert "+09:00" not in check.metadata["training_plan_periods"].value
+    aws.assert_all_consumed()

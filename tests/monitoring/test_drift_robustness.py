@@ -194,3 +194,43 @@ def test_the_cursor_keeps_each_state_etag(emulator, estate, translator, instance
     seed_networking(emulator, serial=8)  # an apply writes a new state
     second = tick(defs, "drift_sensor", instance, cursor=first.cursor)
     assert json.loads(second.cursor)["extra"]["state_etags"][NETWORKING] not in ("", etag)
+
+
+def test_each_finished_plan_run_is_reported_once(estate, translator, instance):
+    """Two plan runs finishing close together: the first tick reports both verdicts, later ticks with
+    no new run report nothing (no old verdict re-emitted on every tick)."""
+    eks = "main-account/us-east-1/eks-training"
+    drifted = ResourceChange("aws_eks_node_group.gpu", "aws_eks_node_group", ("update",))
+    _plan_run(instance, {eks: PlanSummary(changes=(drifted,), drift=(drifted,), output_changes=(), has_changes=True)})
+    _plan_run(instance, {KMS: PlanSummary(changes=(), drift=(), output_changes=(), has_changes=False)})
+    defs = monitoring_defs(estate, translator)
+    result = tick(defs, "plan_drift_sensor", instance)
+    checks = evaluations(result)
+    assert set(checks) == {eks, KMS} and not checks[eks].passed and checks[KMS].passed
+    for _ in range(3):
+        result = tick(defs, "plan_drift_sensor", instance, cursor=result.cursor)
+        assert evaluations(result) == {}
+
+    # A third run later is reported, alone, once.
+    _plan_run(instance, {eks: PlanSummary(changes=(), drift=(), output_changes=(), has_changes=False)})
+    result = tick(defs, "plan_drift_sensor", instance, cursor=result.cursor)
+    assert set(evaluations(result)) == {eks} and evaluations(result)[eks].passed
+    assert evaluations(tick(defs, "plan_drift_sensor", instance, cursor=result.cursor)) == {}
+
+
+def test_a_failed_plan_is_stale_once_the_state_is_written_after_the_plan_ran(emulator, estate, translator, instance):
+    """The plan found drift; an apply then wrote the state; only after that did plan_drift_sensor record
+    the verdict. The verdict is about the state before the apply, so the probe may judge the new state."""
+    import time
+
+    drifted = ResourceChange("aws_route_table.private", "aws_route_table", ("update",))
+    _plan_run(instance, {NETWORKING: PlanSummary(changes=(drifted,), drift=(drifted,), output_changes=(), has_changes=True)})
+    time.sleep(1.2)  # S3 LastModified has one-second resolution
+    seed_networking(emulator)  # the apply writes the state after the plan ran
+    defs = monitoring_defs(estate, translator)
+    plan = evaluations(_stored(instance, tick(defs, "plan_drift_sensor", instance)))[NETWORKING]
+    assert not plan.passed
+
+    result = tick(defs, "drift_sensor", instance)
+    assert evaluations(result)[NETWORKING].passed
+    assert "last full plan" not in str(observations(result)[NETWORKING].get("drift/note", ""))

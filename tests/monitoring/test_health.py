@@ -261,3 +261,41 @@ def test_parallelcluster_api_compute_fleet_status(emulator, estate, translator, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_hyperpod_nodes_in_transitional_states_are_noted_not_failed(emulator, estate, translator, instance):
+    """Pending, SystemUpdating and DeepHealthCheckInProgress are on their way to Running (a node being
+    replaced, patched or deep-health-checked): the check passes and names them; ShuttingDown and
+    NotFound are broken and fail it."""
+    seed_hyperpod(emulator)
+    aws = StubbedAwsAccounts()
+    defs = monitoring_defs(estate, translator, aws=aws)
+    real = emulator.client(SECONDARY, "us-west-2", "sagemaker")
+    stub = aws.stub(SECONDARY, "us-west-2", "sagemaker")
+
+    def statuses(*values):
+        def change(response):
+            for node, status in zip(response["ClusterNodeSummaries"], values):
+                node["InstanceStatus"] = {"Status": status}
+
+        return change
+
+    replay(stub, real, "list_clusters", {})
+    replay(stub, real, "list_cluster_nodes", {"ClusterName": "hp-slurm", "MaxResults": 100}, statuses("Pending", "SystemUpdating", "DeepHealthCheckInProgress"))
+    result = tick(defs, "cluster_health_sensor", instance)
+    check = evaluations(result)[HYPERPOD]
+    assert check.passed, check.description
+    assert "noted" in check.description
+    assert "1 DeepHealthCheckInProgress, 1 Pending, 1 SystemUpdating" in check.description
+    seen = observations(result)[HYPERPOD]
+    assert seen["health/hyperpod_nodes_transitional"] == 3 and seen["health/hyperpod_nodes_broken"] == 0
+
+    for broken in ("ShuttingDown", "NotFound"):
+        replay(stub, real, "list_clusters", {})
+        replay(stub, real, "list_cluster_nodes", {"ClusterName": "hp-slurm", "MaxResults": 100}, statuses(broken, "Pending"))
+        result = tick(defs, "cluster_health_sensor", instance, cursor=result.cursor)
+        check = evaluations(result)[HYPERPOD]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR, broken
+        assert f"1 {broken}" in check.description
+        assert observations(result)[HYPERPOD]["health/hyperpod_nodes_broken"] == 1
+    aws.assert_all_consumed()

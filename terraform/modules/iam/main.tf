@@ -125,7 +125,11 @@ data "aws_iam_policy_document" "observer" {
       "ec2:DescribeCapacityReservations",
       "ec2:DescribeCapacityBlocks",
       "ec2:DescribeCapacityBlockStatus",
+      "ec2:DescribeCapacityBlockExtensionOfferings",
       "ec2:DescribeInstances",
+      "ec2:DescribeVpcs",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSecurityGroupRules",
       "eks:ListClusters",
       "sagemaker:ListClusters",
       "sagemaker:ListTrainingPlans",
@@ -170,10 +174,64 @@ data "aws_iam_policy_document" "observer" {
     ]
   }
 
+  # Bucket settings the drift probe compares and the replication sensor reads.
   statement {
-    sid       = "ObserveReplication"
-    actions   = ["s3:GetReplicationConfiguration", "s3:GetBucketVersioning", "s3:GetBucketTagging"]
+    sid = "ObserveBuckets"
+    actions = [
+      "s3:GetReplicationConfiguration",
+      "s3:GetBucketVersioning",
+      "s3:GetBucketTagging",
+      "s3:GetBucketPublicAccessBlock",
+    ]
     resources = ["arn:${local.partition}:s3:::${var.name_prefix}-*"]
+  }
+
+  # The drift probe reads every unit's state from the central state bucket (tfstate module, named
+  # <name_prefix>-tfstate-<account id>) with the observer role of the account that owns it.
+  statement {
+    sid       = "ListTerraformState"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${var.name_prefix}-tfstate-*"]
+  }
+
+  statement {
+    sid       = "ReadTerraformState"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${local.partition}:s3:::${var.name_prefix}-tfstate-*/*.tfstate"]
+  }
+
+  # State objects are SSE-KMS with the state bucket's own key (alias/<bucket name>); its key policy
+  # leaves use by this account's principals to their IAM policies. Decrypt only through S3.
+  statement {
+    sid       = "DecryptTerraformState"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:*:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["s3.*.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/${var.name_prefix}-tfstate-*"]
+    }
+  }
+
+  # The drift probe compares aws_kms_key (enabled, pending deletion).
+  statement {
+    sid       = "ObserveKeys"
+    actions   = ["kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:*:${local.account_id}:key/*"]
+  }
+
+  # The ParallelCluster API (API Gateway, IAM auth): DescribeCluster only, i.e. GET /v3/clusters/{name}.
+  statement {
+    sid       = "DescribeParallelClusters"
+    actions   = ["execute-api:Invoke"]
+    resources = ["arn:${local.partition}:execute-api:*:${local.account_id}:*/*/GET/v3/clusters/*"]
   }
 }
 
