@@ -132,15 +132,24 @@ def _report_unplanned(selection) -> None:
 
 def _keys_missing_from_location(python_file: Optional[Path], module: str, keys: list[str], env: dict) -> list[str]:
     """Keys of the selection that the code location does not define (e.g. a custom translator)."""
-    os.environ["ML_CLUSTERS_LIVE_DIR"] = env["ML_CLUSTERS_LIVE_DIR"]
     import dagster as dg
 
-    if python_file:
-        spec = importlib.util.spec_from_file_location("_ml_clusters_location", python_file)
-        loaded = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(loaded)  # type: ignore[union-attr]
-    else:
-        loaded = importlib.import_module(module)
+    # The location reads its live root from the environment, as `dagster asset materialize` will;
+    # restored afterwards so the caller's process (a test runner, say) keeps its own.
+    previous = os.environ.get("ML_CLUSTERS_LIVE_DIR")
+    os.environ["ML_CLUSTERS_LIVE_DIR"] = env["ML_CLUSTERS_LIVE_DIR"]
+    try:
+        if python_file:
+            spec = importlib.util.spec_from_file_location("_ml_clusters_location", python_file)
+            loaded = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(loaded)  # type: ignore[union-attr]
+        else:
+            loaded = importlib.import_module(module)
+    finally:
+        if previous is None:
+            os.environ.pop("ML_CLUSTERS_LIVE_DIR", None)
+        else:
+            os.environ["ML_CLUSTERS_LIVE_DIR"] = previous
     defined: set[str] = set()
     for value in vars(loaded).values():
         if isinstance(value, dg.Definitions):

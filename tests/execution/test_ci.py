@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -198,7 +199,8 @@ def test_a_deleted_unit_stops_ci_with_what_to_do(repo):
     assert "nothing to plan" in acknowledged.output
 
 
-def test_a_code_location_that_does_not_load_is_a_one_line_error(repo):
+def test_a_code_location_that_does_not_load_is_a_one_line_error(repo, monkeypatch):
+    monkeypatch.delenv("ML_CLUSTERS_LIVE_DIR", raising=False)
     (repo / "terraform/modules/eks-cluster/main.tf").write_text("# v2\n")
     missing = repo / "no_such_location.py"
     result = CliRunner().invoke(
@@ -207,6 +209,7 @@ def test_a_code_location_that_does_not_load_is_a_one_line_error(repo):
     assert result.exit_code == 2, result.output
     assert f"error: cannot load the code location (--python-file {missing}): FileNotFoundError" in result.output
     assert "Traceback" not in result.output
+    assert "ML_CLUSTERS_LIVE_DIR" not in os.environ  # the command left this process's environment alone
 
 
 @pytest.mark.slow
