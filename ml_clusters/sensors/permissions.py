@@ -51,6 +51,11 @@ OBSERVER_API_CALLS: tuple[ApiCall, ...] = (
         "cloudformation", "describe_stacks", "cloudformation:DescribeStacks",
         f"arn:aws:cloudformation:us-east-1:{_ACCOUNT}:stack/pc-train/0123abcd-0123-abcd-0123-0123456789ab", "health: ParallelCluster stacks",
     ),
+    # Since 2023 CloudFormation also wants ListStacks for a DescribeStacks without a stack name.
+    ApiCall(
+        "cloudformation", "(describe_stacks without StackName)", "cloudformation:ListStacks",
+        f"arn:aws:cloudformation:us-east-1:{_ACCOUNT}:stack/*/*", "health: ParallelCluster stacks, all listed",
+    ),
     ApiCall(
         "execute-api", "DescribeCluster", "execute-api:Invoke", f"arn:aws:execute-api:us-east-1:{_ACCOUNT}:a1b2c3d4e5/prod/GET/v3/clusters/pc-train",
         "health: ParallelCluster API (SigV4)",

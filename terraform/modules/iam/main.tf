@@ -148,6 +148,8 @@ data "aws_iam_policy_document" "observer" {
       "sagemaker:ListClusterNodes",
       "sagemaker:DescribeTrainingPlan",
       "cloudformation:DescribeStacks",
+      # DescribeStacks without a stack name (all stacks, paginated) also needs ListStacks.
+      "cloudformation:ListStacks",
     ]
     resources = [
       "arn:${local.partition}:eks:*:${local.account_id}:cluster/*",
