@@ -19,7 +19,7 @@ from types import MappingProxyType
 from ml_clusters.estate.hclparse import Body
 from ml_clusters.estate.model import Estate
 
-_FORMAT = 4  # bump when the node shapes or the model change
+_FORMAT = 5  # bump when the node shapes or the model change
 
 
 def cache_base() -> Path:

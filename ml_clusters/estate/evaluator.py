@@ -11,6 +11,11 @@ ordinary errors, never an `Unresolvable` argument, and a map with such an entry 
 (a `lookup(map, key, default)` would otherwise pick a wrong default, hence a wrong edge).
 Operators follow HCL's conversions (numeric strings for arithmetic, "true"/"false" for bools); a
 wrong operand is an `EvaluationError`, never a Python exception.
+
+For-expressions (tuple and object, with `if` and grouping `...`) and splats (`x[*].a`, `x.*.a`) follow
+HCL: maps iterate in lexical key order, a null splat source is [], any other non-list a one-element
+list. Iteration variables live in a nested, lexical environment (`env`): they shadow outer names only
+inside the expression, and a local evaluated from inside it never sees them.
 """
 
 from __future__ import annotations
@@ -266,41 +271,114 @@ class Scope:
     def eval_attribute(self, attr: Attribute) -> Any:
         return materialize(self.eval(attr.value))
 
-    def eval(self, node: tuple) -> Any:
+    def eval(self, node: tuple, env: dict[str, Any] | None = None) -> Any:
+        """The node's value. `env` holds the iteration variables of the enclosing for-expressions
+        (lexical: a local evaluated from inside a for-expression does not see them)."""
         kind = node[0]
         if kind == "lit":
             return node[1]
         if kind == "tmpl":
-            return "".join(part if isinstance(part, str) else _stringify(self.eval(part)) for part in node[1])
+            return "".join(part if isinstance(part, str) else _stringify(self.eval(part, env)) for part in node[1])
         if kind == "var":
+            if env is not None and node[1] in env:
+                return env[node[1]]
             return self.variable(node[1])
         if kind == "attr":
-            return _get_attr(self.eval(node[1]), node[2])
+            return _get_attr(self.eval(node[1], env), node[2])
         if kind == "index":
-            target = self.eval(node[1])
-            key = self.eval(node[2])
-            if isinstance(target, LazyMap):
-                return target.get(str(key))
-            try:
-                return target[int(key) if isinstance(target, list) else key]
-            except (KeyError, IndexError, TypeError, ValueError):
-                raise EvaluationError(f"no element {key!r}") from None
+            return _index(self.eval(node[1], env), self.eval(node[2], env))
         if kind == "call":
-            return self.call(node[1], node[2], node[3])
+            return self.call(node[1], node[2], node[3], env)
         if kind == "tuple":
-            return [materialize(self.eval(item)) for item in node[1]]
+            return [materialize(self.eval(item, env)) for item in node[1]]
         if kind == "object":
-            return {_stringify(self.eval(k)): materialize(self.eval(v)) for k, v in node[1]}
+            return {_stringify(self.eval(k, env)): materialize(self.eval(v, env)) for k, v in node[1]}
         if kind == "cond":
-            return self.eval(node[2]) if _to_bool(self.eval(node[1]), "condition") else self.eval(node[3])
+            if _to_bool(self.eval(node[1], env), "condition"):
+                return self.eval(node[2], env)
+            return self.eval(node[3], env)
         if kind == "binop":
-            return _binop(node[1], self.eval(node[2]), self.eval(node[3]))
+            return _binop(node[1], self.eval(node[2], env), self.eval(node[3], env))
         if kind == "unary":
-            value = materialize(self.eval(node[2]))
+            value = materialize(self.eval(node[2], env))
             if node[1] == "!":
                 return not _to_bool(value, "operator !")
             return -_to_number(value, f"operator {node[1]}")
+        if kind == "for_tuple":
+            return [materialize(self.eval(node[4], inner)) for inner in self._for_scopes(node, env)]
+        if kind == "for_object":
+            return self._for_object(node, env)
+        if kind == "splat":
+            return self._splat(node, env)
         raise Unresolvable(f"{node[1].replace('_', ' ')} is not evaluated statically")
+
+    def _for_scopes(self, node: tuple, env: dict[str, Any] | None):
+        """One nested variable scope per element that passes the `if` (HCL: lists give index, value;
+        maps give key, value in lexical key order)."""
+        key_name, value_name, cond = node[1], node[2], node[-1]
+        collection = materialize(self.eval(node[3], env))
+        if isinstance(collection, list):
+            items: list[tuple[Any, Any]] = list(enumerate(collection))
+        elif isinstance(collection, dict):
+            items = sorted(collection.items(), key=lambda item: item[0])
+        elif collection is None:
+            raise EvaluationError("for expression: cannot iterate over a null value")
+        else:
+            kind_name = _type_name(collection)
+            raise EvaluationError(f"for expression: cannot iterate over a {kind_name} (a list or map is required)")
+        for key, value in items:
+            inner = dict(env) if env else {}
+            if key_name is not None:
+                inner[key_name] = key
+            inner[value_name] = value
+            if cond is not None and not _to_bool(self.eval(cond, inner), "for expression's if condition"):
+                continue
+            yield inner
+
+    def _for_object(self, node: tuple, env: dict[str, Any] | None) -> dict[str, Any]:
+        key_node, value_node, group = node[4], node[5], node[6]
+        out: dict[str, Any] = {}
+        for inner in self._for_scopes(node, env):
+            key = materialize(self.eval(key_node, inner))
+            if key is None or isinstance(key, (list, dict)):
+                kind_name = _type_name(key)
+                raise EvaluationError(f"for expression: an object key must be a string, not {kind_name}")
+            key = _stringify(key)
+            value = materialize(self.eval(value_node, inner))
+            if group:
+                out.setdefault(key, []).append(value)
+            elif key in out:
+                raise EvaluationError(
+                    f"for expression: duplicate object key {key!r} (add ... after the value to group values by key)"[:300]
+                )
+            else:
+                out[key] = value
+        return dict(sorted(out.items(), key=lambda item: item[0]))
+
+    def _splat(self, node: tuple, env: dict[str, Any] | None) -> list[Any]:
+        """`x[*].a[0]` applies `.a[0]` to each element; `x.*.a[0]` only `.a` (the index then applies to
+        the resulting list). A null source gives [], any other non-list value a one-element list."""
+        source, full, steps = self.eval(node[1], env), node[2], node[3]
+        rest: tuple = ()
+        if not full:
+            for i, step in enumerate(steps):
+                if step[0] == "idx" and len(step) == 2:  # a bracketed index ends an attribute-only splat
+                    steps, rest = steps[:i], steps[i:]
+                    break
+        if source is None:
+            result: list[Any] = []
+        else:
+            items = source if isinstance(source, list) else [source]
+            result = [materialize(self._traverse(item, steps, env)) for item in items]
+        return self._traverse(result, rest, env)
+
+    def _traverse(self, value: Any, steps: tuple, env: dict[str, Any] | None) -> Any:
+        for step in steps:
+            if step[0] == "getattr":
+                value = _get_attr(value, step[1])
+            else:
+                value = _index(value, self.eval(step[1], env))
+        return value
 
     def variable(self, name: str) -> Any:
         if name == "local":
@@ -322,17 +400,17 @@ class Scope:
             raise Unresolvable(f"`{name}.*` is set at run time")
         raise EvaluationError(f"unknown variable {name!r}")
 
-    def call(self, name: str, arg_nodes: tuple, expand: bool) -> Any:
+    def call(self, name: str, arg_nodes: tuple, expand: bool, env: dict[str, Any] | None = None) -> Any:
         if name == "try":
             for arg in arg_nodes:
                 try:
-                    return materialize(self.eval(arg))
+                    return materialize(self.eval(arg, env))
                 except (EvaluationError, FunctionError):
                     continue  # an Unresolvable argument is not an error: try() must not skip it
             raise EvaluationError("try: no argument could be evaluated")
         if name in RUNTIME_FUNCTIONS:
             raise Unresolvable(f"{name}() {RUNTIME_FUNCTIONS[name]}")
-        args = [materialize(self.eval(a)) for a in arg_nodes]
+        args = [materialize(self.eval(a, env)) for a in arg_nodes]
         if expand and args:
             if not isinstance(args[-1], list):
                 raise EvaluationError(f"{name}(): the argument before ... must be a list, not {_type_name(args[-1])}")
@@ -448,6 +526,17 @@ def _calls(body: Body, name: str) -> bool:
 
 def _raise_dependency() -> None:
     raise Unresolvable("dependency outputs are only known after the dependency is applied")
+
+
+def _index(target: Any, key: Any) -> Any:
+    if isinstance(target, LazyMap):
+        return target.get(str(key))
+    if not isinstance(target, (list, dict)):
+        raise EvaluationError(f"cannot index a {_type_name(target)} with {key!r}"[:200])
+    try:
+        return target[int(key) if isinstance(target, list) else key]
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise EvaluationError(f"no element {key!r}"[:200]) from None
 
 
 def _get_attr(value: Any, name: str) -> Any:

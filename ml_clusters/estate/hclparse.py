@@ -16,7 +16,13 @@ Node shapes (all tuples, first item is the kind):
     ("cond", test, then, else)
     ("binop", op, left, right)
     ("unary", op, node)
-    ("opaque", kind)                     for-expressions, splats, template directives: not evaluated
+    ("for_tuple", key, value, coll, expr, cond)
+                                         [for key, value in coll : expr if cond]; key / cond may be None
+    ("for_object", key, value, coll, key_expr, value_expr, group, cond)
+                                         {for ... : key_expr => value_expr... if cond}; group = the "..."
+    ("splat", node, full, (step, ...))   node[*]... (full) / node.*... ; step = ("getattr", name) or
+                                         ("idx", key_node[, "short"])  ("short" for a legacy `.0`)
+    ("opaque", kind)                     template directives, interpolated heredocs: not evaluated
 
 A parsed body is ``Body(attributes={name: Attribute}, blocks=(Block, ...))``.
 """
@@ -259,7 +265,7 @@ class _Builder(Transformer):
         return ("idx", _values(children)[0])
 
     def short_index(self, children):
-        return ("idx", ("lit", int(children[-1])))
+        return ("idx", ("lit", int(children[-1])), "short")
 
     def get_attr_expr_term(self, children):
         target, get_attr = children
@@ -268,11 +274,44 @@ class _Builder(Transformer):
     def get_attr(self, children):
         return ("getattr", _name_of(_values(children)[0]))
 
+    def attr_splat_expr_term(self, children):
+        target, splat = children
+        return ("splat", target, False, splat[1])
+
+    def full_splat_expr_term(self, children):
+        target, splat = children
+        return ("splat", target, True, splat[1])
+
+    def attr_splat(self, children):
+        return ("steps", tuple(_values(children)))
+
+    full_splat = attr_splat
+
+    def for_intro(self, children):
+        values = _values(children)  # identifier, [identifier], collection
+        names = tuple(v[1] for v in values[:-1])
+        return ("forintro", names[0] if len(names) == 2 else None, names[-1], values[-1])
+
+    def for_cond(self, children):
+        return ("forcond", _values(children)[0])
+
+    def for_tuple_expr(self, children):
+        values = _values(children)
+        intro, expr = values[0], values[1]
+        cond = values[2][1] if len(values) > 2 else None
+        return ("for_tuple", intro[1], intro[2], intro[3], expr, cond)
+
+    def for_object_expr(self, children):
+        values = _values(children)
+        intro, key_expr, value_expr = values[0], values[1], values[2]
+        group = any(isinstance(c, Token) and c.type == "ELLIPSIS" for c in children)
+        cond = values[3][1] if len(values) > 3 else None
+        return ("for_object", intro[1], intro[2], intro[3], key_expr, value_expr, group, cond)
+
     def _opaque(self, children):
         return ("opaque", "expression")
 
-    attr_splat_expr_term = full_splat_expr_term = for_tuple_expr = for_object_expr = _opaque
-    attr_splat = full_splat = for_intro = for_cond = template_string = _opaque
+    template_string = _opaque
 
 
 def _heredoc(raw: str, trim: bool) -> tuple:
@@ -354,4 +393,17 @@ def render(node: tuple) -> str:
         return f"{render(node[2])} {node[1]} {render(node[3])}"
     if kind == "unary":
         return f"{node[1]}{render(node[2])}"
+    if kind in ("for_tuple", "for_object"):
+        names = f"{node[1]}, {node[2]}" if node[1] is not None else node[2]
+        cond = node[-1]
+        tail = f" if {render(cond)}" if cond is not None else ""
+        if kind == "for_tuple":
+            return f"[for {names} in {render(node[3])} : {render(node[4])}{tail}]"
+        group = "..." if node[6] else ""
+        return f"{{for {names} in {render(node[3])} : {render(node[4])} => {render(node[5])}{group}{tail}}}"
+    if kind == "splat":
+        steps = "".join(
+            f".{s[1]}" if s[0] == "getattr" else f".{s[1][1]}" if len(s) > 2 else f"[{render(s[1])}]" for s in node[3]
+        )
+        return f"{render(node[1])}{'[*]' if node[2] else '.*'}{steps}"
     return f"<{node[1]}>"
