@@ -471,10 +471,14 @@ class Scope:
         return result.value
 
     def fn_path_relative_to_include(self, label: str | None = None) -> str:
+        if self.include_dir is None and not self.includes:
+            return "."  # Terragrunt's answer for a config without include
         base = self.include_dir if self.include_dir is not None else self._include_path(label).parent
         return posixpath.relpath(str(self.current_dir), str(base))
 
     def fn_path_relative_from_include(self, label: str | None = None) -> str:
+        if self.include_dir is None and not self.includes:
+            return "."
         base = self.include_dir if self.include_dir is not None else self._include_path(label).parent
         return posixpath.relpath(str(base), str(self.current_dir))
 

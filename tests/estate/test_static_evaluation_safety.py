@@ -281,3 +281,11 @@ def test_read_terragrunt_config_of_a_directory_reads_its_terragrunt_hcl(tmp_path
         },
     )
     assert load_estate(live, cache=False).units["app"].inputs == {"cidr": "10.0.0.0/16"}
+
+
+def test_path_relative_to_include_without_an_include_is_dot(tmp_path: Path):
+    # Terragrunt answers "." for a unit with no include block; the edge built from it must follow.
+    live = two_vpcs(tmp_path / "live", {
+        "app/terragrunt.hcl": 'dependency "vpc" {\n  config_path = path_relative_to_include() == "." ? "../vpc-a" : "../vpc-b"\n}\n'
+    })  # fmt: skip
+    assert load_estate(live, cache=False).units["app"].depends_on == ("vpc-a",)
