@@ -6,12 +6,13 @@ the reservation:
     ml-clusters:auto-extend-max-price  = 5000      (required: without a cap it stays off)
     ml-clusters:auto-extend-lead-hours = 6         (optional: how long before the end to extend)
 The capacity-expiry sensor hands each reservation it sees to `plan_auto_extension`, which returns a
-RunRequest for the `extend_capacity_block` job when the block is due, or None. The job refuses any
+RunRequest for the `extend_capacity_block` job when an active block is due, or None. The job refuses any
 extension offering above the cap, so the cap holds even when the price moves after the request.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -49,6 +50,11 @@ class AutoExtendSettings(BaseModel):
     def _cap_required(self) -> "AutoExtendSettings":
         if self.enabled and self.max_price is None:
             raise ValueError("auto-extension needs a price cap: set max_price")
+        if self.enabled and not (math.isfinite(self.lead_hours) and self.lead_hours <= self.hours):
+            # With a lead time longer than the extension, the extended block would be due again at once
+            # (its new end is another run key) and be extended over and over, each time within the cap.
+            raise ValueError(f"lead_hours {self.lead_hours:g} must not exceed hours {self.hours}: the block would "
+                             "be due again right after each extension")
         return self
 
     @classmethod
@@ -98,7 +104,7 @@ def plan_auto_extension(reservation: Mapping[str, Any] | Reservation, settings: 
     settings = settings if settings is not None else AutoExtendSettings.from_tags(res.tags)
     if not settings.enabled or settings.max_price is None:
         return None
-    if res.state not in ("active", "scheduled") or res.end is None:
+    if res.state != "active" or res.end is None:  # only running blocks are extended automatically
         return None
     if res.reservation_type not in (None, "capacity-block"):
         return None

@@ -163,6 +163,15 @@ def get_reservation(ec2: BaseClient, reservation_id: str, *, region: str | None 
     return reservation
 
 
+def check_owner(reservation: Reservation, account_id: str | None, account_label: str | None = None) -> None:
+    """Refuse to extend a block that another account owns (e.g. one shared into `account_id`): the extension
+    would be paid for on behalf of capacity this account does not own."""
+    if account_id and reservation.owner_id and reservation.owner_id != account_id:
+        raise CapacityError(f"{reservation.reservation_id} belongs to account {reservation.owner_id}, not "
+                            f"{account_label or account_id} ({account_id}); extend it in its owner's account; "
+                            "nothing bought")
+
+
 def extension_offerings(ec2: BaseClient, reservation_id: str, hours: int, *,
                         region: str | None = None) -> list[ExtensionOffering]:
     require_operation(ec2, "describe_capacity_block_extension_offerings")

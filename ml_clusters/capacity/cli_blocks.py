@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Optional
 
 import typer
@@ -40,7 +41,7 @@ from ml_clusters.capacity.cli_common import (
 )
 from ml_clusters.capacity.errors import CapacityError, explain
 from ml_clusters.capacity.fit import check_cluster, extension_record_units, fits_for, usable_clusters
-from ml_clusters.capacity.guard import check_price, confirm
+from ml_clusters.capacity.guard import check_price, confirm, monotonic, recheck_if_stale
 from ml_clusters.capacity.models import money
 
 blocks_app = typer.Typer(
@@ -135,6 +136,7 @@ def blocks_purchase(
     target = target_for(acct, region)
 
     offering = blocks.find_offering(aws.client("ec2", target), query, offering_id, region=region)
+    looked_up_at = monotonic()
     if remembered is not None:
         run.say(f"Checked just now: {offering_id} is still on offer.", style="dim")
     run.say(render.block_offering_summary(offering, target.describe()))
@@ -162,6 +164,8 @@ def blocks_purchase(
                                       f"{offering.availability_zone} for {money(offering.upfront_fee, offering.currency)}"
                                       " (upfront, non-refundable)?",
             yes=yes, interactive=interactive(), ask=run.ask)
+    offering = recheck_if_stale(offering, looked_up_at, lambda: blocks.find_offering(
+        aws.client("ec2", target), query, offering_id, region=region), what=offering_id)
     aws.verify_account(target, action="purchase")  # the last check before money is spent
     reservation = blocks.purchase(ec2_buy, offering, tags=tags, region=region)
     recorded = record(run, cluster=record_on, why_not=why_not, event="capacity block purchased",
@@ -233,11 +237,14 @@ def blocks_extend(
                       region=region)
     ec2 = aws.client("ec2", target)
     reservation = blocks.get_reservation(ec2, reservation_id, region=region)
+    if acct is not None:
+        blocks.check_owner(reservation, acct.id, acct.key)
     if reservation.state not in ("active", "scheduled"):
         raise CapacityError(f"{reservation_id} is {reservation.state}; only active or scheduled Capacity Blocks "
                             "can be extended; nothing bought")
     offering = blocks.choose_extension(blocks.extension_offerings(ec2, reservation_id, hours, region=region),
                                        reservation_id, hours, offering_id)
+    looked_up_at = monotonic()
     run.say(render.extension_summary(offering, reservation, target.describe()))
     check_price(offering.upfront_fee, offering.currency, decimal(max_price))
     ec2_buy = aws.client("ec2", target, purpose="buy")
@@ -253,6 +260,9 @@ def blocks_extend(
                                     f"{render.when(offering.end)} UTC) for "
                                     f"{money(offering.upfront_fee, offering.currency)} (upfront, non-refundable)?",
             yes=yes, interactive=interactive(), ask=run.ask)
+    offering = recheck_if_stale(offering, looked_up_at, lambda: blocks.choose_extension(
+        blocks.extension_offerings(ec2, reservation_id, hours, region=region), reservation_id, hours,
+        offering.offering_id), what=f"the extension of {reservation_id}")
     aws.verify_account(target, action="extend")  # the last check before money is spent
     extension = blocks.purchase_extension(ec2_buy, offering, region=region)
     # Record on the cluster(s) using the block: the block's ml-clusters:unit tag may name the capacity-block
@@ -301,6 +311,9 @@ def blocks_auto_extend(
     if not off and (max_price is None or max_price <= 0):
         usage_error("auto-extension needs a price cap: pass --max-price (the highest upfront fee to pay per "
                     "extension); nothing changed")
+    if not off and not (math.isfinite(lead_hours) and lead_hours <= hours):
+        usage_error(f"--lead-hours {lead_hours:g} must not exceed --hours {hours}: the block would be due again right "
+                    "after each extension and be extended over and over; nothing changed")
     acct, region, target = run.place(account, region)
     ec2 = aws.client("ec2", target)
     blocks.get_reservation(ec2, reservation_id, region=region)

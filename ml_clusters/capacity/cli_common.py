@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -45,9 +46,16 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check everything, bu
 AllowUnusableOpt = Annotated[bool, typer.Option(
     "--allow-unusable", help="With --yes: buy even though no cluster of the estate (or not the --cluster named) "
                              "is known to have subnets in the capacity's AZ.")]
+def _finite_price(value: float | None) -> float | None:
+    # click's FloatRange lets `nan` and `inf` through; neither is a price cap.
+    if value is not None and not math.isfinite(value):
+        usage_error(f"--max-price {value}: not a price; give a number such as 45000")
+    return value
+
+
 MaxPriceOpt = Annotated[Optional[float], typer.Option(
     "--max-price", min=0, help="Refuse when the upfront fee is above this (in the offering's currency).",
-    show_default=False)]
+    show_default=False, callback=_finite_price)]
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="Unit path of the cluster the capacity is for (e.g. main-account/us-east-1/parallelcluster): "
                       "checked for AZ fit, tagged, and the purchase recorded on its asset.", show_default=False)]

@@ -35,7 +35,7 @@ from ml_clusters.capacity.cli_common import (
 )
 from ml_clusters.capacity.errors import CapacityError
 from ml_clusters.capacity.fit import Fit, check_cluster, fits_for, usable_clusters
-from ml_clusters.capacity.guard import check_price, confirm
+from ml_clusters.capacity.guard import check_price, confirm, monotonic, recheck_if_stale
 from ml_clusters.capacity.models import money
 
 plans_app = typer.Typer(
@@ -138,6 +138,7 @@ def plans_purchase(
         check_cluster(run.estate, cluster, kind="hyperpod-cluster", account_key=acct.key, region=region)
 
     offering = plans.find_offering(aws.client("sagemaker", tgt), query, offering_id, region=region)
+    looked_up_at = monotonic()
     if remembered is not None:
         run.say(f"Checked just now: {offering_id} is still on offer.", style="dim")
     run.say(render.plan_offering_summary(offering, tgt.describe(), name))
@@ -170,6 +171,8 @@ def plans_purchase(
                                       f"block{'s' if len(offering.segments) != 1 else ''}) for "
                                       f"{money(offering.upfront_fee, offering.currency)} (upfront, non-refundable)?",
             yes=yes, interactive=interactive(), ask=run.ask)
+    offering = recheck_if_stale(offering, looked_up_at, lambda: plans.find_offering(
+        aws.client("sagemaker", tgt), query, offering_id, region=region), what=offering_id)
     aws.verify_account(tgt, action="purchase")  # the last check before money is spent
     sm_buy = aws.client("sagemaker", tgt, purpose="buy")
     arn = plans.purchase(sm_buy, offering, name=name, tags=tags, region=region)

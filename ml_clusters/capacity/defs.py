@@ -26,6 +26,7 @@ from ml_clusters.capacity.tags import UNIT as TAG_UNIT
 from ml_clusters.estate.model import Estate
 
 RESOURCE_KEY = "capacity_aws"
+NO_RUN_RETRIES = {"dagster/max_retries": "0", "dagster/retry_on_asset_or_op_failure": "false"}
 
 
 class CapacityAws(dg.ConfigurableResource):
@@ -71,7 +72,9 @@ def build_capacity_defs(estate: Estate, translator: Any) -> dg.Definitions:
         except CapacityError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 
-    @dg.job(name=EXTEND_JOB_NAME, tags={"ml-clusters/area": "capacity"},
+    # A failed run is never re-run by Dagster's run retries: a run that failed after (or while) buying would
+    # look the extension offering up again for the new end date and buy a second extension.
+    @dg.job(name=EXTEND_JOB_NAME, tags={"ml-clusters/area": "capacity", **NO_RUN_RETRIES},
             description="Extend an EC2 Capacity Block (price-capped); requested by the capacity-expiry sensor "
                         "when auto-extension is on for a reservation.")
     def extend_capacity_block():
@@ -86,6 +89,7 @@ def _extend(context: dg.OpExecutionContext, config: ExtendCapacityBlockConfig, c
     target = target_for(account, config.region)
     ec2 = capacity_aws.client("ec2", target)
     reservation = blocks.get_reservation(ec2, config.reservation_id, region=config.region)
+    blocks.check_owner(reservation, account.id, account.key)
     offerings = blocks.extension_offerings(ec2, config.reservation_id, config.hours, region=config.region)
     offering = blocks.choose_extension(offerings, config.reservation_id, config.hours)
     max_price = Decimal(str(config.max_price))

@@ -14,6 +14,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     ReadTimeoutError,
@@ -135,6 +136,11 @@ def explain(exc: Exception, *, action: str, region: str | None = None, offering_
     if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)) and buying:
         return CapacityError(f"{action}{where}: no answer from AWS ({one_line(exc)}) — the purchase MAY have gone "
                              "through; check `list` before trying again")
+    if buying and isinstance(exc, HTTPClientError) and not isinstance(exc, EndpointConnectionError):
+        # The connection broke after the request may have been sent (ConnectionClosedError, a reset, a proxy
+        # failure): the answer was lost, not necessarily the purchase.
+        return CapacityError(f"{action}{where}: the connection failed before AWS answered ({one_line(exc)}) — "
+                             "outcome unknown: the purchase MAY have gone through; check `list` before trying again")
     if isinstance(exc, ResponseParserError):
         return _server_failure(action, where, buying, " (unreadable response)")
     if isinstance(exc, (EndpointConnectionError, UnknownEndpointError)):

@@ -9,7 +9,8 @@ Anything unclear (no price, no answer, end of input) means: nothing is bought.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Callable
+import time
+from typing import Callable, TypeVar
 
 from ml_clusters.capacity.errors import CapacityError
 from ml_clusters.capacity.models import money
@@ -42,3 +43,28 @@ def confirm(*, word: str, question: str, yes: bool, interactive: bool, ask: Call
         answer = ""
     if answer.strip() != word:
         raise Declined("cancelled at the confirmation prompt; nothing bought")
+
+
+# A confirmation answered later than this after the offering was looked up is followed by a second lookup:
+# offerings expire and prices move while a prompt sits open (PurchaseCapacityBlock / CreateTrainingPlan take
+# no price, so whatever the offering costs *now* is what is charged).
+STALE_AFTER_SECONDS = 60.0
+
+T = TypeVar("T")
+
+
+def monotonic() -> float:
+    return time.monotonic()
+
+
+def recheck_if_stale(shown: T, looked_up_at: float, lookup: Callable[[], T], *, what: str) -> T:
+    """The offering to buy: `shown` when the prompt was answered promptly; else a fresh lookup, refused when
+    its upfront fee differs from the one the person confirmed (`lookup` raises when it is gone)."""
+    if monotonic() - looked_up_at < STALE_AFTER_SECONDS:
+        return shown
+    fresh = lookup()
+    if fresh.upfront_fee != shown.upfront_fee or fresh.currency != shown.currency:
+        raise CapacityError(f"the upfront fee of {what} changed from {money(shown.upfront_fee, shown.currency)} to "
+                            f"{money(fresh.upfront_fee, fresh.currency)} while the confirmation was open; "
+                            "nothing bought — run the command again")
+    return fresh
