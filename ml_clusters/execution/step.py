@@ -26,8 +26,8 @@ from ml_clusters.execution.executor import (
 from ml_clusters.execution.guard import AllowedDestroy, GuardVerdict
 from ml_clusters.execution.plan_store import PlanStore, PlanStoreError, default_plan_dir
 from ml_clusters.execution.plan_summary import PlanSummary
-from ml_clusters.execution.unit_runner import Applied, GuardBlocked, Planned, UnitRunner
-from ml_clusters.resources.terragrunt import TerragruntCli, TerragruntNotFound
+from ml_clusters.execution.unit_runner import APPLY_STARTED, Applied, GuardBlocked, Planned, UnitRunner
+from ml_clusters.resources.terragrunt import StalePlan, TerragruntCli, TerragruntNotFound
 from ml_clusters.translator import TerragruntTranslator
 
 PLAN_SAFE = "plan_safe"
@@ -128,6 +128,8 @@ def run_terragrunt_step(
                 if isinstance(event.error, GuardBlocked):
                     key = keys_by_path[event.path]
                     yield from _blocked_events(key, event.error, checks)
+                elif getattr(event.error, APPLY_STARTED, False) and not isinstance(event.error, StalePlan):
+                    yield _failed_apply_event(keys_by_path[event.path], event.error, event.seconds)
             elif isinstance(event, UnitSkipped):
                 context.log.warning(f"[{event.path}] skipped: {event.cause}")
 
@@ -159,6 +161,21 @@ def _success_events(key: dg.AssetKey, result: Planned | Applied, seconds: float,
     metadata["applied"] = result.applied
     yield dg.MaterializeResult(
         asset_key=key, metadata={PlanMetadata.MODE: PlanMetadata.APPLY, **metadata}, check_results=[check] if check is not None else None
+    )
+
+
+def _failed_apply_event(key: dg.AssetKey, error: BaseException, seconds: float) -> dg.AssetObservation:
+    """An apply that failed after it started may have changed part of the unit (OpenTofu writes state
+    as each resource completes): said on the asset itself, not only in the run's log."""
+    return dg.AssetObservation(
+        asset_key=key,
+        description="apply failed after it started: some resources may have changed; plan again to see the state",
+        metadata={
+            PlanMetadata.MODE: f"{PlanMetadata.APPLY} (failed)",
+            "error": str(error)[:MAX_OUTPUT_CHARS],
+            "state_may_have_changed": True,
+            "seconds": dg.MetadataValue.float(round(seconds, 2)),
+        },
     )
 
 

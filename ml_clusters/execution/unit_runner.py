@@ -23,6 +23,10 @@ from ml_clusters.resources.terragrunt import Control, OutputValue, StalePlan, Te
 Mode = Literal["plan", "apply"]
 
 
+# Set on an exception raised once `apply` had started: part of the plan may have been applied.
+APPLY_STARTED = "ml_clusters_apply_started"
+
+
 @dataclass(frozen=True)
 class Planned:
     """Plan mode's result for one unit."""
@@ -144,6 +148,9 @@ class UnitRunner:
         self.store.record_apply_attempt(ctx.unit.path)
         try:
             self.cli.apply(ctx.unit.dir, plan_file, on_line=ctx.log, control=control)
+        except BaseException as error:
+            setattr(error, APPLY_STARTED, True)  # the step reports it on the asset: state may have changed
+            raise
         finally:
             self.store.record_apply_attempt(ctx.unit.path)
 

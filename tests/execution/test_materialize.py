@@ -151,6 +151,25 @@ def test_a_failed_upstream_apply_still_invalidates_the_dependents_saved_plans(do
     assert any(f"an apply of upstream {NET_E} ran after the saved plan was made" in m for m in _step_logs(instance, result))
 
 
+def test_an_apply_that_fails_half_way_is_reported_on_the_asset(double, small_estate, instance):
+    double.script({NET_E: {"changes": [EKS_CREATE], "fail": {"command": "apply", "message": "Error: creating subnet: quota"}}})
+    result = run(small_estate, instance, mode="apply", select=[NET_E])
+    assert not result.success
+    assert instance.get_latest_materialization_event(key(NET_E)) is None  # nothing recorded as applied
+    (record,) = instance.fetch_observations(key(NET_E), limit=5).records
+    observation = record.asset_observation
+    assert observation.metadata["mode"].value == "apply (failed)"
+    assert observation.metadata["state_may_have_changed"].value is True
+    assert "creating subnet: quota" in observation.metadata["error"].value
+    assert "some resources may have changed" in observation.description
+
+
+def test_a_plan_that_fails_is_not_reported_as_a_partial_apply(double, small_estate, instance):
+    double.script({NET_E: {"changes": [EKS_CREATE], "fail": {"command": "plan", "message": "Error: no credentials"}}})
+    assert not run(small_estate, instance, mode="apply", select=[NET_E]).success
+    assert instance.fetch_observations(key(NET_E), limit=5).records == []
+
+
 def test_plans_of_earlier_code_versions_are_removed_when_a_new_plan_is_saved(double, small_estate, instance, tmp_path):
     double.script({KMS: {"changes": [{"address": "aws_kms_key.this", "type": "aws_kms_key", "actions": ["create"]}]}})
     unit_store = tmp_path / "plans" / "ml-clusters-plans" / KMS
