@@ -44,7 +44,16 @@ plans_app = typer.Typer(
     no_args_is_help=True,
 )
 
-TargetOpt = Annotated[str, typer.Option("--target", help="hyperpod-cluster | training-job | endpoint.")]
+def _known_target(value: Optional[str]) -> Optional[str]:
+    """A bad --target is a usage error (exit 2) before anything else runs."""
+    if value is not None and value not in plans.TARGETS:
+        raise typer.BadParameter(f"unknown target resource {value!r}; use one of {', '.join(plans.TARGETS)}")
+    return value
+
+
+TargetOpt = Annotated[
+    str, typer.Option("--target", help="hyperpod-cluster | training-job | endpoint.", callback=_known_target)
+]
 
 
 @plans_app.command("search", cls=OneLineCommand)
@@ -106,7 +115,7 @@ def plans_purchase(
     allow_unusable: AllowUnusableOpt = False,
     dry_run: DryRunOpt = False,
     target: Annotated[Optional[str], typer.Option(
-        "--target", help="Search parameters, when the offering was not found by `search` here.",
+        "--target", help="Search parameters, when the offering was not found by `search` here.", callback=_known_target,
         show_default=False)] = None,
     instance_type: Annotated[Optional[str], typer.Option("--instance-type", "-t", show_default=False)] = None,
     count: Annotated[Optional[int], typer.Option("--count", "-n", min=1, show_default=False)] = None,

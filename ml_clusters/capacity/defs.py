@@ -53,7 +53,7 @@ class CapacityAws(dg.ConfigurableResource):
 class ExtendCapacityBlockConfig(dg.Config):
     reservation_id: str = Field(description="Capacity Reservation id of the block (cr-...)")
     hours: int = Field(ge=1, description="hours to add")
-    max_price: float = Field(gt=0, description="refuse an extension whose upfront fee is above this")
+    max_price: float = Field(gt=0, allow_inf_nan=False, description="refuse an extension whose upfront fee is above this")
     account: str = Field(description="estate account: name, key or id (main, main-account, 483026362307)")
     region: str
     cluster: Optional[str] = Field(None, description="unit path of the cluster using the block (for the record)")

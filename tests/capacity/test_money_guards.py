@@ -55,6 +55,18 @@ def test_the_job_refuses_a_block_owned_by_another_account(defs, monkeypatch, cap
     assert observed == []
 
 
+def test_the_job_refuses_an_infinite_price_cap_before_any_aws_call(defs, monkeypatch, capacity_env):  # noqa: F811
+    # From the Launchpad a person can type `.inf`: that is no cap at all.
+    request = plan_auto_extension(DUE, now=NOW)
+    config = request.run_config["ops"]["extend_capacity_block_op"]["config"]
+    run_config = {"ops": {"extend_capacity_block_op": {"config": {**config, "max_price": float("inf")}}}}
+    result, stubbed, observed = run_job(defs, run_config, [], monkeypatch)
+    assert not result.success
+    failure = result.failure_data_for_node("extend_capacity_block_op")
+    assert "max_price" in str(failure.error) and "finite number" in str(failure.error)
+    assert stubbed.methods_called() == [] and observed == []  # refused before any AWS call
+
+
 # ------------------------------------------------------------------------------------------ the CLI
 
 
@@ -73,6 +85,17 @@ def test_extend_refuses_a_block_owned_by_another_account(cli):
         f"error: cr-0aa11bb22cc33dd44 belongs to account {OTHER_ID}, not main-account ({MAIN_ID}); extend it in "
         "its owner's account; nothing bought")
     assert result.calls == ["describe_capacity_reservations"]
+
+
+@pytest.mark.parametrize("command", [
+    ["training-plans", "search", "-t", "ml.p5.48xlarge", "-n", "4", "--hours", "24", *REGION],
+    ["training-plans", "purchase", "tpo-1", "--name", "plan", "-t", "ml.p5.48xlarge", "-n", "4", *REGION, "--yes"],
+])
+def test_an_unknown_training_plan_target_is_a_usage_error_before_any_call(cli, command):
+    result = cli([*command, "--target", "notebook"], [])
+    assert result.exit_code == 2, result.stderr
+    assert "unknown target resource 'notebook'; use one of hyperpod-cluster, training-job, endpoint" in result.stderr
+    assert result.calls == []
 
 
 @pytest.mark.parametrize("value", ["inf", "1e999"])  # click already refuses nan (below 0)

@@ -94,7 +94,7 @@ def test_search_rejects_ec2_instance_types_and_unknown_targets(cli):
     assert bad_type.exit_code == 1 and "try ml.p5.48xlarge" in bad_type.stderr
     bad_target = cli(["training-plans", "search", "-t", "ml.p5.48xlarge", "-n", "4", "--target", "notebook",
                       "--region", "us-west-2"], [])
-    assert bad_target.exit_code == 1 and "unknown target resource 'notebook'" in bad_target.stderr
+    assert bad_target.exit_code == 2 and "unknown target resource 'notebook'" in bad_target.stderr  # a usage error
 
 
 def buy_calls(offering=WHOLE, *, name="llm-pretrain-march", cluster="secondary-account/us-west-2/hyperpod-slurm"):
