@@ -80,15 +80,16 @@ def load_estate(root: Path | str | None = None, *, cache: bool = True, cache_dir
     parse_cache = ParseCache(cache_dir or cache_dir_for(root)) if cache else ParseCache(None)
     units, stacks, files = discover(root)
     contents = {path: _read_bytes(path) for path in files}
-    tree_key = _tree_key(root, contents)
+    hashes = {path: hashlib.sha256(data).hexdigest() for path, data in contents.items()}  # once per load
+    tree_key = _tree_key(root, hashes)
     if cache:
         cached = parse_cache.load_estate(tree_key)
         if cached is not None and _outside_unchanged(cached):
             return cached
-    reader = _Reader(root, contents, parse_cache)
+    reader = _Reader(root, contents, parse_cache, hashes)
     estate = reader.read(units, stacks)
     if cache:
-        parse_cache.save(estate, tree_key, reader.outside_hashes())
+        parse_cache.save(estate, tree_key, estate._outside_hashes)  # type: ignore[attr-defined]
     return estate
 
 
@@ -114,13 +115,13 @@ def _code_key() -> str:
     return digest.hexdigest()
 
 
-def _tree_key(root: Path, contents: dict[str, bytes]) -> str:
+def _tree_key(root: Path, hashes: dict[str, str]) -> str:
     digest = hashlib.sha256(str(root).encode())
     digest.update(_code_key().encode())
     prefix = len(str(root)) + 1
-    for path in sorted(contents):
+    for path in sorted(hashes):
         digest.update(path[prefix:].encode())
-        digest.update(hashlib.sha256(contents[path]).digest())
+        digest.update(bytes.fromhex(hashes[path]))
     return digest.hexdigest()
 
 
@@ -136,7 +137,9 @@ def _outside_unchanged(estate: Estate) -> bool:
 
 
 class _Reader:
-    def __init__(self, root: Path, contents: dict[str, bytes], parse_cache: ParseCache):
+    def __init__(
+        self, root: Path, contents: dict[str, bytes], parse_cache: ParseCache, file_hashes: dict[str, str] | None = None
+    ):
         self.root = root
         self.contents = contents
         self.parse_cache = parse_cache
@@ -147,16 +150,13 @@ class _Reader:
         self.unit_dirs: set[str] = set()
         self.path_hashes: dict[Path, str] = {}  # module trees and data files, hashed once per load
         self.closures: dict[Path, tuple[Path, ...]] = {}
-        self.file_hashes: dict[str, str] = {}
+        self.file_hashes: dict[str, str] = dict(file_hashes or {})
         self._find_result: dict[str, list[str]] | None = None
 
     # -- parsing --------------------------------------------------------------------------------
     def parse(self, path: Path) -> Body:
-        data = self.contents.get(str(path))
-        if data is None:
-            data = _read_bytes(path)
-            self.contents[str(path)] = data
-        key = self.file_hash(path)
+        key = self.file_hash(path)  # reads the file first if the tree walk did not
+        data = self.contents[str(path)]
         body = self.parse_cache.get(key)
         if body is None:
             try:

@@ -107,10 +107,7 @@ def sandbox(
     if workspace is not None:
         options.workspace = workspace.resolve()
     if not _port_free(options.host, options.port):
-        console.print(
-            f"[red]error:[/] port {options.port} on {options.host} is in use; pass --port (0 = any free port)"
-        )
-        raise typer.Exit(2)
+        _usage_error(f"port {options.port} on {options.host} is in use; pass --port (0 = any free port)")
 
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     started = time.monotonic()

@@ -202,6 +202,20 @@ def test_code_version_follows_files_read_by_locals_the_graph_never_uses(tmp_path
     assert load_estate(live, cache=False).units["app"].content_hash != first.content_hash
 
 
+def test_code_version_follows_a_file_read_by_an_unused_local_of_the_unit_itself(tmp_path: Path):
+    live = write(tmp_path / "live", {
+        "app/terragrunt.hcl": 'locals {\n  settings = read_terragrunt_config("../env.vars")\n}\n',
+        "env.vars": 'locals {\n  tier = "gold"\n}\n',
+    })  # fmt: skip
+    cache = tmp_path / "cache"
+    first = load_estate(live, cache=False).units["app"]
+    assert live / "env.vars" in first.files
+    assert load_estate(live, cache_dir=cache).units["app"].content_hash == first.content_hash  # warm the cache
+    (live / "env.vars").write_text('locals {\n  tier = "silver"\n}\n')
+    assert load_estate(live, cache=False).units["app"].content_hash != first.content_hash
+    assert load_estate(live, cache_dir=cache).units["app"].content_hash != first.content_hash  # the warm cache too
+
+
 # -- 7. get_original_terragrunt_dir() answers for the reading unit ---------------------------------
 
 
