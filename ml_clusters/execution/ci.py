@@ -18,7 +18,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ml_clusters.estate import Estate, Unit
 
@@ -111,7 +111,7 @@ class _Needs:
     unit_dir: Path
     module_dirs: tuple[Path, ...]
     data_paths: tuple[Path, ...]
-    inputs: Any
+    named_paths: frozenset[str]  # absolute paths the inputs name, normalised (existing or not)
 
     @classmethod
     def of(cls, unit: Unit) -> "_Needs":
@@ -120,7 +120,7 @@ class _Needs:
             unit_dir=Path(unit.dir).resolve(),
             module_dirs=tuple(Path(d).resolve() for d in unit.module_dirs),
             data_paths=tuple(Path(d).resolve() for d in unit.data_paths),
-            inputs=unit.inputs,
+            named_paths=frozenset(_absolute_paths_in(unit.inputs)),
         )
 
     def reason(self, f: Path, root: Path) -> str | None:
@@ -131,14 +131,13 @@ class _Needs:
             return f"module file {_rel(f, root)} changed"
         # A data path is a file or a directory named by an input; a file under it counts. A deleted
         # file the inputs still name is no data path any more, but the unit's plan changes all the same.
-        if any(f.is_relative_to(d) for d in self.data_paths) or _named_by_inputs(f, self.inputs):
+        if any(f.is_relative_to(d) for d in self.data_paths) or os.path.normpath(str(f)) in self.named_paths:
             return f"input file {_rel(f, root)} changed"
         return None
 
 
-def _named_by_inputs(f: Path, inputs: Any) -> bool:
-    """Whether an input value is exactly the absolute path `f` (existing or not)."""
-    target = os.path.normpath(str(f))
+def _absolute_paths_in(inputs: Any) -> Iterator[str]:
+    """Every input string that is an absolute path, normalised: walked once per unit, not per file."""
     stack = [inputs]
     while stack:
         item = stack.pop()
@@ -146,9 +145,8 @@ def _named_by_inputs(f: Path, inputs: Any) -> bool:
             stack.extend(item.values())
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
-        elif isinstance(item, str) and item.startswith("/") and os.path.normpath(item) == target:
-            return True
-    return False
+        elif isinstance(item, str) and item.startswith("/"):
+            yield os.path.normpath(item)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -219,7 +219,7 @@ class PlanStore:
         """Remove a consumed plan (after apply): a plan is applied at most once."""
         current = self.load(unit, code_version)
         if current is not None and current.plan_file == Path(plan_file):
-            self.forget(unit, code_version)
+            (self._dir(unit, code_version) / RECORD).unlink(missing_ok=True)
         Path(plan_file).unlink(missing_ok=True)
 
     @staticmethod
