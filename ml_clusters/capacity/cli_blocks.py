@@ -25,23 +25,25 @@ from ml_clusters.capacity.cli_common import (
     RegionOpt,
     Run,
     StartOpt,
+    SearchCountOpt,
+    SearchHoursOpt,
     YesOpt,
     check_usable,
     block_hours,
     cluster_for_record,
     command,
+    confirm_purchase,
     decimal,
     fit_report,
     interactive,
-    purchase_account,
-    purchase_region,
+    purchase_place,
     record,
     show_fits,
     window,
 )
 from ml_clusters.capacity.errors import CapacityError, explain
 from ml_clusters.capacity.fit import check_cluster, extension_record_units, fits_for, usable_clusters
-from ml_clusters.capacity.guard import check_price, confirm, monotonic, recheck_if_stale
+from ml_clusters.capacity.guard import check_price, monotonic
 from ml_clusters.capacity.models import money
 
 blocks_app = typer.Typer(
@@ -109,8 +111,8 @@ def blocks_purchase(
     instance_type: Annotated[Optional[str], typer.Option(
         "--instance-type", "-t", help="Search parameters, when the offering was not found by `search` here.",
         show_default=False)] = None,
-    count: Annotated[Optional[int], typer.Option("--count", "-n", min=1, show_default=False)] = None,
-    hours: Annotated[Optional[int], typer.Option("--hours", min=1, show_default=False)] = None,
+    count: SearchCountOpt = None,
+    hours: SearchHoursOpt = None,
     start: StartOpt = None,
     end: EndOpt = None,
     account: AccountOpt = None,
@@ -129,8 +131,7 @@ def blocks_purchase(
     else:
         raise CapacityError(f"offering {offering_id} was not found by a recent `capacity-blocks search` here; run "
                             "search first, or pass the search's --instance-type, --count and --hours; nothing bought")
-    acct = purchase_account(run, account, remembered.account if remembered else None, offering_id)
-    region = purchase_region(region, remembered.region if remembered else None, offering_id)
+    acct, region = purchase_place(run, account, region, remembered, offering_id)
     if cluster:  # an unknown or unsuitable --cluster is refused before anything is asked of AWS
         check_cluster(run.estate, cluster, kind="capacity-block", account_key=acct.key, region=region)
     target = target_for(acct, region)
@@ -160,13 +161,12 @@ def blocks_purchase(
             run.emit({"dry_run": True, "offering": offering.to_json(), "fits": [f.to_json() for f in fits]})
         run.say(message, style="bold")
         return
-    confirm(word="purchase", question=f"Buy {offering.instance_count} x {offering.instance_type} in "
-                                      f"{offering.availability_zone} for {money(offering.upfront_fee, offering.currency)}"
-                                      " (upfront, non-refundable)?",
-            yes=yes, interactive=interactive(), ask=run.ask)
-    offering = recheck_if_stale(offering, looked_up_at, lambda: blocks.find_offering(
-        aws.client("ec2", target), query, offering_id, region=region), what=offering_id)
-    aws.verify_account(target, action="purchase")  # the last check before money is spent
+    offering = confirm_purchase(
+        run, offering, word="purchase", question=f"Buy {offering.instance_count} x {offering.instance_type} in "
+        f"{offering.availability_zone} for {money(offering.upfront_fee, offering.currency)} (upfront, non-refundable)?",
+        yes=yes, interactive=interactive(), looked_up_at=looked_up_at, what=offering_id, target=target,
+        action="purchase", lookup=lambda: blocks.find_offering(aws.client("ec2", target), query, offering_id,
+                                                               region=region))
     reservation = blocks.purchase(ec2_buy, offering, tags=tags, region=region)
     recorded = record(run, cluster=record_on, why_not=why_not, event="capacity block purchased",
                        capacity_id=reservation.reservation_id, fee=offering.upfront_fee, currency=offering.currency,
@@ -256,14 +256,14 @@ def blocks_extend(
         run.say("Dry run: EC2 says the extension would be allowed (DryRunOperation); nothing bought.",
                 style="bold")
         return
-    confirm(word="extend", question=f"Extend {reservation_id} by {offering.duration_hours} h (until "
-                                    f"{render.when(offering.end)} UTC) for "
-                                    f"{money(offering.upfront_fee, offering.currency)} (upfront, non-refundable)?",
-            yes=yes, interactive=interactive(), ask=run.ask)
-    offering = recheck_if_stale(offering, looked_up_at, lambda: blocks.choose_extension(
-        blocks.extension_offerings(ec2, reservation_id, hours, region=region), reservation_id, hours,
-        offering.offering_id), what=f"the extension of {reservation_id}")
-    aws.verify_account(target, action="extend")  # the last check before money is spent
+    shown = offering
+    offering = confirm_purchase(
+        run, shown, word="extend", question=f"Extend {reservation_id} by {offering.duration_hours} h (until "
+        f"{render.when(offering.end)} UTC) for {money(offering.upfront_fee, offering.currency)} (upfront, "
+        "non-refundable)?", yes=yes, interactive=interactive(), looked_up_at=looked_up_at,
+        what=f"the extension of {reservation_id}", target=target, action="extend",
+        lookup=lambda: blocks.choose_extension(blocks.extension_offerings(ec2, reservation_id, hours, region=region),
+                                               reservation_id, hours, shown.offering_id))
     extension = blocks.purchase_extension(ec2_buy, offering, region=region)
     # Record on the cluster(s) using the block: the block's ml-clusters:unit tag may name the capacity-block
     # unit itself, whose dependents are the clusters (the capacity-expiry sensor maps it the same way).
@@ -358,6 +358,5 @@ def blocks_fit(
     if acct is None and not cluster:
         raise CapacityError(f"{reservation_id} belongs to account {reservation.owner_id}, which is not in the estate; "
                             "pass --cluster to check one cluster")
-    fits = fits_for(run.estate, account_key=acct.key if acct else "", region=region, kind="capacity-block",
-                    azs=[reservation.availability_zone], recorded=run.recorded_outputs(), cluster=cluster)
-    fit_report(run, fits, what=f"{reservation_id} ({reservation.availability_zone})")
+    fit_report(run, acct, region=region, kind="capacity-block", azs=[reservation.availability_zone], cluster=cluster,
+               what=f"{reservation_id} ({reservation.availability_zone})")

@@ -12,19 +12,23 @@ import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Callable, Optional, Sequence
+from typing import Annotated, Any, Callable, Optional, Sequence, TypeVar
 
 import typer
 from rich.console import Console
 from rich.panel import Panel
 
-from ml_clusters.capacity import clock, render
+from ml_clusters.capacity import aws, clock, render
 from ml_clusters.capacity.accounts import resolve_account, target_for
 from ml_clusters.capacity.aws import Target
 from ml_clusters.cli_usage import usage_error
 from ml_clusters.capacity.errors import AWS_ERRORS, CapacityError, explain
-from ml_clusters.capacity.fit import Fit, recorded_outputs_lookup, usable_clusters
+from ml_clusters.capacity.fit import Fit, fits_for, recorded_outputs_lookup, usable_clusters
+from ml_clusters.capacity.guard import confirm, recheck_if_stale
 from ml_clusters.estate.model import Account, Estate, EstateError
+
+
+T = TypeVar("T")
 
 
 class Output(str, Enum):
@@ -63,6 +67,9 @@ StartOpt = Annotated[Optional[str], typer.Option(
     "--start", help="Earliest start: ISO date/time (2026-03-01, 2026-03-01T08:00Z) or +3d / +12h.",
     show_default=False)]
 EndOpt = Annotated[Optional[str], typer.Option("--end", help="Latest end: ISO date/time or +14d.", show_default=False)]
+# `purchase`'s repeat of the search parameters, for an offering not found by `search` here.
+SearchCountOpt = Annotated[Optional[int], typer.Option("--count", "-n", min=1, show_default=False)]
+SearchHoursOpt = Annotated[Optional[int], typer.Option("--hours", min=1, show_default=False)]
 
 
 # ---------------------------------------------------------------------------------------------- plumbing
@@ -100,7 +107,6 @@ class Run:
     """What one command invocation works with: consoles, the estate (loaded on demand), account, Region."""
 
     def __init__(self, output: Output):
-        self.output = output
         self.json = output is Output.json
         # People read tables on stdout; with --output json, stdout is only the JSON document and
         # everything meant for people (summaries, warnings, the prompt) goes to stderr.
@@ -301,6 +307,23 @@ def purchase_account(run: Run, explicit: str | None, remembered: str | None, off
     return acct
 
 
+def purchase_place(run: Run, account: str | None, region: str | None, remembered: Any,
+                   offering_id: str) -> tuple[Account, str]:
+    """The account and Region to buy in: the ones given, checked against where `search` found the offering."""
+    acct = purchase_account(run, account, remembered.account if remembered else None, offering_id)
+    return acct, purchase_region(region, remembered.region if remembered else None, offering_id)
+
+
+def confirm_purchase(run: Run, shown: T, *, word: str, question: str, yes: bool, interactive: bool,
+                     looked_up_at: float, lookup: Callable[[], T], what: str, target: Target, action: str) -> T:
+    """The steps before money is spent: the typed confirmation (or --yes), a fresh look at the offering when the
+    prompt stayed open long (refused if its fee changed), then the account check. Returns the offering to buy."""
+    confirm(word=word, question=question, yes=yes, interactive=interactive, ask=run.ask)
+    offering = recheck_if_stale(shown, looked_up_at, lookup, what=what)
+    aws.verify_account(target, action=action)  # the last check before money is spent
+    return offering
+
+
 def purchase_region(explicit: str | None, remembered: str | None, offering_id: str) -> str:
     if remembered and explicit and explicit != remembered:
         raise CapacityError(f"offering {offering_id} was found in {remembered}, not {explicit}; search again "
@@ -308,7 +331,11 @@ def purchase_region(explicit: str | None, remembered: str | None, offering_id: s
     return Run.region(explicit, remembered)
 
 
-def fit_report(run: Run, fits: Sequence[Fit], *, what: str) -> None:
+def fit_report(run: Run, acct: Account | None, *, region: str, kind: str, azs: Sequence[str], cluster: str | None,
+               what: str) -> None:
+    """The `fit` commands: which clusters (or the --cluster named) can use capacity in `azs`; exit 3 when none."""
+    fits = fits_for(run.estate, account_key=acct.key if acct else "", region=region, kind=kind, azs=azs,
+                    recorded=run.recorded_outputs(), cluster=cluster)
     usable = usable_clusters(fits)
     if run.json:
         run.emit({"capacity": what, "usable_by": usable, "fits": [f.to_json() for f in fits]})

@@ -20,22 +20,24 @@ from ml_clusters.capacity.cli_common import (
     OutputOpt,
     RegionOpt,
     Run,
+    SearchCountOpt,
+    SearchHoursOpt,
     YesOpt,
     check_usable,
     cluster_for_record,
     command,
+    confirm_purchase,
     decimal,
     fit_report,
     interactive,
     window,
-    purchase_account,
-    purchase_region,
+    purchase_place,
     record,
     show_fits,
 )
 from ml_clusters.capacity.errors import CapacityError
 from ml_clusters.capacity.fit import Fit, check_cluster, fits_for, usable_clusters
-from ml_clusters.capacity.guard import check_price, confirm, monotonic, recheck_if_stale
+from ml_clusters.capacity.guard import check_price, monotonic
 from ml_clusters.capacity.models import money
 
 plans_app = typer.Typer(
@@ -118,8 +120,8 @@ def plans_purchase(
         "--target", help="Search parameters, when the offering was not found by `search` here.", callback=_known_target,
         show_default=False)] = None,
     instance_type: Annotated[Optional[str], typer.Option("--instance-type", "-t", show_default=False)] = None,
-    count: Annotated[Optional[int], typer.Option("--count", "-n", min=1, show_default=False)] = None,
-    hours: Annotated[Optional[int], typer.Option("--hours", min=1, show_default=False)] = None,
+    count: SearchCountOpt = None,
+    hours: SearchHoursOpt = None,
     start_after: Annotated[Optional[str], typer.Option("--start-after", show_default=False)] = None,
     end_before: Annotated[Optional[str], typer.Option("--end-before", show_default=False)] = None,
     account: AccountOpt = None,
@@ -140,8 +142,7 @@ def plans_purchase(
         raise CapacityError(f"offering {offering_id} was not found by a recent `training-plans search` here; run "
                             "search first, or pass the search's --target, --instance-type, --count and --hours; "
                             "nothing bought")
-    acct = purchase_account(run, account, remembered.account if remembered else None, offering_id)
-    region = purchase_region(region, remembered.region if remembered else None, offering_id)
+    acct, region = purchase_place(run, account, region, remembered, offering_id)
     tgt = target_for(acct, region)
     if cluster:  # an unknown or unsuitable --cluster is refused before anything is asked of AWS
         check_cluster(run.estate, cluster, kind="hyperpod-cluster", account_key=acct.key, region=region)
@@ -176,13 +177,12 @@ def plans_purchase(
         run.say("Dry run: the offering is still on offer and within the limits; SageMaker has no DryRun for "
                 "create_training_plan, so permissions were not checked; nothing bought.", style="bold")
         return
-    confirm(word="purchase", question=f"Buy training plan {name!r} ({len(offering.segments)} reserved "
-                                      f"block{'s' if len(offering.segments) != 1 else ''}) for "
-                                      f"{money(offering.upfront_fee, offering.currency)} (upfront, non-refundable)?",
-            yes=yes, interactive=interactive(), ask=run.ask)
-    offering = recheck_if_stale(offering, looked_up_at, lambda: plans.find_offering(
-        aws.client("sagemaker", tgt), query, offering_id, region=region), what=offering_id)
-    aws.verify_account(tgt, action="purchase")  # the last check before money is spent
+    offering = confirm_purchase(
+        run, offering, word="purchase", question=f"Buy training plan {name!r} ({len(offering.segments)} reserved "
+        f"block{'s' if len(offering.segments) != 1 else ''}) for {money(offering.upfront_fee, offering.currency)} "
+        "(upfront, non-refundable)?", yes=yes, interactive=interactive(), looked_up_at=looked_up_at,
+        what=offering_id, target=tgt, action="purchase",
+        lookup=lambda: plans.find_offering(aws.client("sagemaker", tgt), query, offering_id, region=region))
     sm_buy = aws.client("sagemaker", tgt, purpose="buy")
     arn = plans.purchase(sm_buy, offering, name=name, tags=tags, region=region)
     try:
@@ -268,6 +268,5 @@ def plans_fit(
         raise CapacityError(f"plan {plan.name} belongs to an account that is not in the estate; pass --cluster")
     if not plan.availability_zones:
         raise CapacityError(f"plan {plan.name} names no AZ yet (status {plan.status}); try again once it is scheduled")
-    fits = fits_for(run.estate, account_key=acct.key if acct else "", region=region, kind="hyperpod-cluster",
-                    azs=plan.availability_zones, recorded=run.recorded_outputs(), cluster=cluster)
-    fit_report(run, fits, what=f"plan {plan.name} ({', '.join(plan.availability_zones)})")
+    fit_report(run, acct, region=region, kind="hyperpod-cluster", azs=plan.availability_zones, cluster=cluster,
+               what=f"plan {plan.name} ({', '.join(plan.availability_zones)})")
